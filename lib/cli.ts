@@ -1,0 +1,157 @@
+/**
+ * The ganatomy command line: one entry, one sub-command per job. `deno task <name>` calls it.
+ *
+ *     deno task generate --checkpoint g.pth --seeds 0-15 [--trace layer4,layer6] --out grid.png|out.safetensors
+ *     deno task convert in.pth out.safetensors
+ *
+ * @module
+ */
+import { extname } from "node:path";
+import { parseArgs } from "node:util";
+import * as tf from "@tensorflow/tfjs-core";
+import { type BackendName, initBackend } from "./backend/backend.ts";
+import { TfjsGenerator } from "./engine/tfjs.ts";
+import type { HostTensor } from "./io/dtype.ts";
+import { savePng } from "./io/png.ts";
+import { readSafetensors, writeSafetensors } from "./io/safetensors.ts";
+import { convertCheckpoint, loadGenerator } from "./models/load.ts";
+import { stageIndex } from "./models/stages.ts";
+import { latents } from "./tensor/rng.ts";
+import { parseSeeds } from "./util/seeds.ts";
+import { progress } from "./util/progress.ts";
+import { imageGrid } from "./viz/grid.ts";
+
+const USAGE = `usage:
+  ganatomy generate --checkpoint <file.pth|file.safetensors> (--z <z.safetensors> | --seeds 0-15)
+                    [--trace layerK[,layerJ]] [--batch 8] [--backend wasm|cpu|tensorflow] --out <out.safetensors|grid.png>
+  ganatomy convert <in.pth> <out.safetensors>`;
+
+class UsageError extends Error {}
+
+async function readZ(path: string, zDim: number): Promise<tf.Tensor2D> {
+  const file = await readSafetensors(path);
+  const z = file.tensors.get("z");
+  if (!z) throw new Error(`${path}: no tensor "z" (found: ${[...file.tensors.keys()].join(", ") || "none"})`);
+  if (z.shape.length !== 2 || z.shape[1] !== zDim || !(z.data instanceof Float32Array)) {
+    throw new Error(
+      `${path}: "z" must be float [N, ${zDim}] for this generator, got ${z.dtype} [${z.shape}]`,
+    );
+  }
+  return tf.tensor2d(z.data, [z.shape[0], zDim]);
+}
+
+/** `generate`: sample a generator by seeds or given latents; write images (and traces) or a labelled grid. */
+export async function generate(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      checkpoint: { type: "string" },
+      z: { type: "string" },
+      seeds: { type: "string" },
+      trace: { type: "string" },
+      out: { type: "string" },
+      batch: { type: "string", default: "8" },
+      backend: { type: "string" },
+    },
+  });
+  if (!values.checkpoint || !values.out) throw new UsageError("generate needs --checkpoint and --out");
+  if ((values.z === undefined) === (values.seeds === undefined)) {
+    throw new UsageError("generate needs exactly one of --z and --seeds");
+  }
+  const outKind = extname(values.out).toLowerCase();
+  if (outKind !== ".png" && outKind !== ".safetensors") {
+    throw new UsageError(`--out must end in .png or .safetensors, got "${values.out}"`);
+  }
+  const batch = Number(values.batch);
+  if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`--batch must be a positive integer`);
+  const info = await initBackend({ backend: values.backend as BackendName | undefined });
+  const model = await loadGenerator(values.checkpoint);
+  const trace = values.trace ? values.trace.split(",").map((s) => s.trim()) : [];
+  for (const name of trace) stageIndex(model, name);
+
+  const seeds = values.seeds === undefined ? undefined : parseSeeds(values.seeds);
+  const z = values.z ? await readZ(values.z, model.zDim) : latents(seeds!, model.zDim);
+  const n = z.shape[0];
+  const gen = new TfjsGenerator(model);
+  const chunks: Record<string, Float32Array[]> = { images: [] };
+  const shapes: Record<string, number[]> = {};
+  const bar = progress(n, { label: `generate (${info.backend})`, unit: "img" });
+  for (let start = 0; start < n; start += batch) {
+    const size = Math.min(batch, n - start);
+    const zb = tf.slice(z, [start, 0], [size, model.zDim]);
+    const { output, traces } = gen.run(zb, { trace });
+    for (const [name, t] of [["images", output] as const, ...Object.entries(traces)]) {
+      (chunks[name] ??= []).push(await t.data() as Float32Array);
+      shapes[name] = t.shape.slice(1);
+    }
+    tf.dispose([zb, output, ...Object.values(traces)]);
+    bar.tick(size);
+  }
+  bar.done();
+  gen.dispose();
+  z.dispose();
+
+  const joined = (name: string): HostTensor => {
+    const parts = chunks[name];
+    const data = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+    let at = 0;
+    for (const p of parts) data.set(p, (at += p.length) - p.length);
+    return { dtype: "F32", shape: [n, ...shapes[name]], data };
+  };
+  if (outKind === ".safetensors") {
+    const tensors: Record<string, HostTensor> = {};
+    for (const name of Object.keys(chunks)) tensors[name] = joined(name);
+    await writeSafetensors(values.out, tensors, { metadata: { checkpoint: values.checkpoint } });
+  } else {
+    if (trace.length) console.warn("note: --trace is only saved with a .safetensors --out");
+    const images = joined("images");
+    const batchTensor = tf.tensor4d(
+      images.data as Float32Array,
+      images.shape as [number, number, number, number],
+    );
+    const scale = Math.max(1, Math.floor(96 / model.resolution));
+    const captions = seeds?.map((s) => `seed ${s}`) ?? Array.from({ length: n }, (_, i) => `z[${i}]`);
+    await savePng(values.out, imageGrid(batchTensor, { captions, scale }));
+    batchTensor.dispose();
+  }
+  console.log(
+    JSON.stringify({ out: values.out, images: n, resolution: model.resolution, backend: info.backend }),
+  );
+}
+
+/** `convert`: a checkpoint to the project's safetensors format (verified by loading it back). */
+export async function convert(args: string[]): Promise<void> {
+  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  if (positionals.length !== 2) throw new UsageError("convert takes <in.pth> <out.safetensors>");
+  const [input, output] = positionals;
+  if (extname(output).toLowerCase() !== ".safetensors") throw new UsageError(`output must be .safetensors`);
+  const model = await convertCheckpoint(input, output);
+  console.log(
+    JSON.stringify({
+      out: output,
+      arch: model.arch,
+      resolution: model.resolution,
+      stages: model.stages.length,
+    }),
+  );
+}
+
+const COMMANDS: Record<string, (args: string[]) => Promise<void>> = { generate, convert };
+
+if (import.meta.main) {
+  const [command, ...rest] = Deno.args;
+  const run = COMMANDS[command];
+  if (!run) {
+    console.error(command ? `unknown command "${command}"\n${USAGE}` : USAGE);
+    Deno.exit(2);
+  }
+  try {
+    await run(rest);
+  } catch (e) {
+    const err = e as Error;
+    const usage = err instanceof UsageError ||
+      err.name === "TypeError" && /ERR_PARSE_ARGS/.test(String((e as { code?: string }).code));
+    console.error(`error: ${err.message}${usage ? `\n${USAGE}` : ""}`);
+    Deno.exit(usage ? 2 : 1);
+  }
+}

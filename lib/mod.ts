@@ -1,0 +1,26 @@
+/**
+ * ganatomy: look inside generative adversarial networks and repair them without retraining.
+ *
+ * Each folder is one concern with its own `mod.ts`: `backend` (tfjs backends and the training kernels wasm
+ * lacks), `tensor` (NHWC helpers, upsampling, quantiles, masks, seeded latents), `io` (PNG, safetensors, `.pth`),
+ * `models` (generators as named stages, PGGAN), `engine` (run loops and edits), `viz` (grids, heat-maps, plotly),
+ * `util` (configs, progress, run metadata).
+ *
+ * @example
+ * ```ts
+ * import { initBackend, latents, randomPggan, TfjsGenerator } from "./mod.ts";
+ * await initBackend({ backend: "cpu" });
+ * const gen = new TfjsGenerator(randomPggan([16, 16, 8]));
+ * const z = latents([0, 1], 16);
+ * const { output } = gen.run(z);
+ * console.log(output.shape); // [2, 8, 8, 3]
+ * ```
+ * @module
+ */
+export * from "./backend/mod.ts";
+export * from "./tensor/mod.ts";
+export * from "./io/mod.ts";
+export * from "./models/mod.ts";
+export * from "./engine/mod.ts";
+export * from "./viz/mod.ts";
+export * from "./util/mod.ts";

@@ -1,0 +1,13 @@
+/**
+ * Model descriptions: generators as ordered lists of named stages, PGGAN, and checkpoint loading.
+ *
+ * @example
+ * ```ts
+ * import { randomPggan, stageNames } from "./mod.ts";
+ * console.log(stageNames(randomPggan([16, 16, 8]))); // ["layer1", …, "layer4", "output_8x8"]
+ * ```
+ * @module
+ */
+export * from "./stages.ts";
+export * from "./pggan.ts";
+export * from "./load.ts";
