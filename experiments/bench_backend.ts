@@ -3,10 +3,12 @@
  *
  * Prints progress to stderr and ONE JSON object on the last line of stdout:
  * - `conv2d_forward_gflops`: x [16,32,32,64] * w [3,3,64,64], 'same' padding, FLOPs = 2*N*H*W*Ci*Co*kh*kw,
- *   median of timed runs after warm-up; likewise `conv2d_backprop_input_gflops` and
- *   `conv2d_backprop_filter_gflops` for the two gradients of that convolution.
+ *   median of 5 timed runs after one warm-up; on wasm also `conv2d_backprop_input_gflops` and
+ *   `conv2d_backprop_filter_gflops` for the two gradients of that convolution (not on cpu, whose
+ *   Conv2DBackpropFilter takes about 80 s for this shape).
  * - `gan_step_ms`: median time of one training step (one discriminator and one generator Adam update) of a small
- *   PGGAN-like 32x32 GAN at batch 64 with the non-saturating logistic loss; the first step is a warm-up.
+ *   PGGAN-like 32x32 GAN at batch 64 with the non-saturating logistic loss; the first step is a warm-up. On cpu
+ *   a step at batch 64 takes far too long to wait for: use e.g. `--batch 2 --steps 1` there.
  *
  * Usage: `deno run -A experiments/bench_backend.ts [--backend wasm|cpu] [--threads T] [--steps N] [--batch B]`
  * (defaults: wasm, {@link initBackend}'s thread count, 3 timed steps, batch 64).
@@ -47,34 +49,32 @@ function timeMs(f: () => tf.Tensor, runs: number, warmup: number): number {
   return median(times);
 }
 
-/** GFLOP/s of the 3x3 'same' convolution of the benchmark and of its two gradients. */
-function benchConv(runs: number): Record<string, number> {
+/** GFLOP/s of the 3x3 'same' convolution of the benchmark and, if asked, of its two gradients. */
+function benchConv(runs: number, gradients: boolean): Record<string, number> {
   const [n, h, w, ci, co, k] = [16, 32, 32, 64, 64, 3];
   const flops = 2 * n * h * w * ci * co * k * k;
   const x = tf.randomNormal([n, h, w, ci]) as tf.Tensor4D;
   const f = tf.randomNormal([k, k, ci, co]) as tf.Tensor4D;
   const dy = tf.randomNormal([n, h, w, co]) as tf.Tensor4D;
-  const forward = timeMs(() => tf.conv2d(x, f, 1, "same"), runs, 2);
-  const input = timeMs(() => tf.conv2dTranspose(dy, f, [n, h, w, ci], 1, "same"), runs, 2);
-  const filter = timeMs(
-    () =>
-      tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, {
-        strides: 1,
-        pad: "same",
-        dataFormat: "NHWC",
-        filterShape: [k, k, ci, co],
-      }) as tf.Tensor,
-    runs,
-    2,
-  );
-  tf.dispose([x, f, dy]);
   const gflops = (ms: number) => flops / ms / 1e6;
-  return {
+  const forward = timeMs(() => tf.conv2d(x, f, 1, "same"), runs, 1);
+  const result: Record<string, number> = {
     conv2d_forward_ms: forward,
     conv2d_forward_gflops: gflops(forward),
-    conv2d_backprop_input_gflops: gflops(input),
-    conv2d_backprop_filter_gflops: gflops(filter),
   };
+  if (gradients) {
+    const input = timeMs(() => tf.conv2dTranspose(dy, f, [n, h, w, ci], 1, "same"), runs, 1);
+    const attrs = { strides: 1, pad: "same", dataFormat: "NHWC", filterShape: [k, k, ci, co] };
+    const filter = timeMs(
+      () => tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, attrs as tf.NamedAttrMap) as tf.Tensor,
+      runs,
+      1,
+    );
+    result.conv2d_backprop_input_gflops = gflops(input);
+    result.conv2d_backprop_filter_gflops = gflops(filter);
+  }
+  tf.dispose([x, f, dy]);
+  return result;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -240,17 +240,12 @@ async function main(): Promise<void> {
   const threads = values.threads === undefined ? undefined : positiveInteger("--threads", values.threads);
 
   const info = await initBackend({ backend, threads });
-  // The lead wires this into initBackend; the call is idempotent, so it stays harmless afterwards.
+  // initBackend registers them too; this idempotent call keeps the bench independent of that.
   const kernels = backend === "wasm" ? registerWasmTrainingKernels() : [];
   log(`backend ${tf.getBackend()}, ${info.threads} thread(s)`);
 
-  const conv = benchConv(7);
-  log(
-    `conv2d forward ${conv.conv2d_forward_gflops.toFixed(2)} GFLOP/s, backprop input ` +
-      `${conv.conv2d_backprop_input_gflops.toFixed(2)}, backprop filter ${
-        conv.conv2d_backprop_filter_gflops.toFixed(2)
-      }`,
-  );
+  const conv = benchConv(5, backend === "wasm");
+  log(`conv2d ${Object.entries(conv).map(([key, v]) => `${key} ${v.toFixed(2)}`).join(", ")}`);
   const gan = benchGan(batch, steps);
   console.log(JSON.stringify({ backend: info.backend, threads: info.threads, kernels, ...conv, ...gan }));
 }

@@ -1,23 +1,38 @@
 /**
- * `deno task bench:generate`: images/s of PGGAN forwards with GAN Dissection's channel sizes (random weights),
- * ours against PyTorch on the same checkpoint, latents and thread count. Prints one JSON object.
+ * `deno task bench:generate`: images/s of PGGAN forwards with GAN Dissection's channel sizes (random weights):
+ * ONNX Runtime (our forward engine), tfjs (our training engine) and PyTorch, side by side on the same
+ * checkpoint, latents and thread count. Prints one JSON object with a row per (resolution, batch).
  *
- *     deno task bench:generate [--resolutions 64,256] [--batch 16] [--repeats 3] [--backend wasm] [--torch true]
+ *     deno task bench:generate [--resolutions 64,256] [--batches 1,8] [--repeats 3] [--backend wasm]
+ *                              [--engines ort,tfjs,pytorch]
  *
- * PyTorch runs when `/usr/bin/python3` imports torch (Debian's python3-torch); otherwise its columns are null.
+ * Row columns: `ours_*` is tfjs (on `--backend`), `ort_*` ONNX Runtime, `pytorch_*` PyTorch; ratios
+ * `ratio_pytorch_over_ours` (PyTorch / tfjs), `ratio_ort_over_pytorch` and `ratio_ort_over_tfjs` compare
+ * images/s. PyTorch runs when `/usr/bin/python3` imports torch (Debian's python3-torch); an engine that is not
+ * run (or fails) has null columns. Every engine gets the thread count of the tfjs backend (`threads`).
  * @module
  */
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { type BackendName, initBackend } from "../lib/backend/backend.ts";
-import { TfjsGenerator } from "../lib/engine/tfjs.ts";
+import { OrtGenerator } from "../lib/engine/ort.ts";
+import { type RunResult, TfjsGenerator } from "../lib/engine/tfjs.ts";
 import type { HostTensor } from "../lib/io/dtype.ts";
 import { writeSafetensors } from "../lib/io/safetensors.ts";
 import { PGGAN_SIZES, pgganFromWeights, randomPgganWeights } from "../lib/models/pggan.ts";
 import { latents } from "../lib/tensor/rng.ts";
 import { parseConfig } from "../lib/util/config.ts";
 
-const cfg = parseConfig({ resolutions: [64, 256], batch: 16, repeats: 3, backend: "wasm", torch: true });
+const cfg = parseConfig({
+  resolutions: [64, 256],
+  batches: [1, 8],
+  repeats: 3,
+  backend: "wasm",
+  engines: ["ort", "tfjs", "pytorch"],
+});
+for (const e of cfg.engines) {
+  if (!["ort", "tfjs", "pytorch"].includes(e)) throw new Error(`--engines: unknown engine "${e}"`);
+}
 const info = await initBackend({ backend: cfg.backend as BackendName });
 const dir = await Deno.makeTempDir({ prefix: "ganatomy-bench-" });
 
@@ -26,12 +41,26 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-async function torchBench(weights: string, z: string): Promise<Record<string, unknown> | null> {
-  if (!cfg.torch) return null;
+/** Images/s of `run` on a batch of `batch` (median of `cfg.repeats` runs after one warm-up). */
+async function imagesPerSecond(batch: number, run: () => RunResult | Promise<RunResult>): Promise<number> {
+  const once = async () => {
+    const t = performance.now();
+    const { output } = await run();
+    await output.data();
+    output.dispose();
+    return (performance.now() - t) / 1000;
+  };
+  await once();
+  const times: number[] = [];
+  for (let i = 0; i < cfg.repeats; i++) times.push(await once());
+  return batch / median(times);
+}
+
+async function torchBench(weights: string, z: string, batch: number): Promise<number | null> {
   const script = join(import.meta.dirname!, "bench_generate_torch.py");
   try {
     const out = await new Deno.Command("/usr/bin/python3", {
-      args: [script, weights, z, String(cfg.batch), String(info.threads), String(cfg.repeats)],
+      args: [script, weights, z, String(batch), String(info.threads), String(cfg.repeats)],
       stderr: "piped",
     }).output();
     if (!out.success) {
@@ -40,11 +69,15 @@ async function torchBench(weights: string, z: string): Promise<Record<string, un
       );
       return null;
     }
-    return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!);
+    const result = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!);
+    return result.images_per_s;
   } catch {
     return null; // no /usr/bin/python3
   }
 }
+
+const ratio = (a: number | null, b: number | null) => (a !== null && b !== null ? a / b : null);
+const show = (rate: number | null) => (rate === null ? "not run" : `${rate.toFixed(2)} img/s`);
 
 const results = [];
 for (const resolution of cfg.resolutions) {
@@ -55,38 +88,51 @@ for (const resolution of cfg.resolutions) {
   const tensors: Record<string, HostTensor> = {};
   for (const [k, w] of Object.entries(weights)) tensors[k] = { dtype: "F32", shape: w.shape, data: w.data };
   await writeSafetensors(file, tensors, { metadata: { "ganatomy.layout": "nhwc" } });
-  const z = latents(Array.from({ length: cfg.batch }, (_, i) => i), sizes[0]);
+  const zAll = latents(Array.from({ length: Math.max(...cfg.batches) }, (_, i) => i), sizes[0]);
   const zFile = join(dir, `z${resolution}.safetensors`);
-  await writeSafetensors(zFile, { z: { dtype: "F32", shape: z.shape, data: z.dataSync() as Float32Array } });
-
-  const gen = new TfjsGenerator(pgganFromWeights(weights));
-  const once = async () => {
-    const t = performance.now();
-    const { output } = gen.run(z);
-    await output.data();
-    output.dispose();
-    return (performance.now() - t) / 1000;
-  };
-  console.error(`pggan ${resolution}x${resolution}: warm-up`);
-  await once();
-  const times: number[] = [];
-  for (let i = 0; i < cfg.repeats; i++) times.push(await once());
-  gen.dispose();
-  z.dispose();
-  const ours = cfg.batch / median(times);
-  console.error(`pggan ${resolution}x${resolution}: ours ${ours.toFixed(2)} img/s; running PyTorch`);
-  const torch = await torchBench(file, zFile);
-  const torchRate = torch ? (torch.images_per_s as number) : null;
-  results.push({
-    resolution,
-    sizes,
-    batch: cfg.batch,
-    ours_images_per_s: ours,
-    ours_ms_per_image: 1000 / ours,
-    pytorch_images_per_s: torchRate,
-    ratio_pytorch_over_ours: torchRate ? torchRate / ours : null,
+  await writeSafetensors(zFile, {
+    z: { dtype: "F32", shape: zAll.shape, data: zAll.dataSync() as Float32Array },
   });
+
+  const model = pgganFromWeights(weights);
+  const ortGen = cfg.engines.includes("ort") ? new OrtGenerator(model, { threads: info.threads }) : null;
+  const tfjsGen = cfg.engines.includes("tfjs") ? new TfjsGenerator(model) : null;
+  for (const batch of cfg.batches) {
+    const z = tf.slice(zAll, [0, 0], [batch, sizes[0]]);
+    const label = `pggan ${resolution}x${resolution} batch ${batch}`;
+    const ort = ortGen ? await imagesPerSecond(batch, () => ortGen.run(z)) : null;
+    console.error(`${label}: ort ${show(ort)}`);
+    const ours = tfjsGen ? await imagesPerSecond(batch, () => tfjsGen.run(z)) : null;
+    console.error(`${label}: tfjs ${show(ours)}`);
+    const torch = cfg.engines.includes("pytorch") ? await torchBench(file, zFile, batch) : null;
+    console.error(`${label}: pytorch ${show(torch)}`);
+    z.dispose();
+    results.push({
+      resolution,
+      sizes,
+      batch,
+      ours_images_per_s: ours,
+      ours_ms_per_image: ours && 1000 / ours,
+      pytorch_images_per_s: torch,
+      ratio_pytorch_over_ours: ratio(torch, ours),
+      ort_images_per_s: ort,
+      ort_ms_per_image: ort && 1000 / ort,
+      ratio_ort_over_pytorch: ratio(ort, torch),
+      ratio_ort_over_tfjs: ratio(ort, ours),
+    });
+  }
+  await ortGen?.dispose();
+  tfjsGen?.dispose();
+  zAll.dispose();
 }
 await Deno.remove(dir, { recursive: true });
-console.log(JSON.stringify({ engine: "tfjs", backend: info.backend, threads: info.threads, results }));
+console.log(
+  JSON.stringify({
+    engine: "tfjs",
+    backend: info.backend,
+    threads: info.threads,
+    ort_threads: info.threads,
+    results,
+  }),
+);
 tf.disposeVariables();

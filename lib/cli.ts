@@ -10,7 +10,8 @@ import { extname } from "node:path";
 import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs-core";
 import { type BackendName, initBackend } from "./backend/backend.ts";
-import { TfjsGenerator } from "./engine/tfjs.ts";
+import type { OrtDevice } from "./engine/ort.ts";
+import { createGenerator, type EngineName } from "./engine/select.ts";
 import type { HostTensor } from "./io/dtype.ts";
 import { savePng } from "./io/png.ts";
 import { readSafetensors, writeSafetensors } from "./io/safetensors.ts";
@@ -23,7 +24,8 @@ import { imageGrid } from "./viz/grid.ts";
 
 const USAGE = `usage:
   ganatomy generate --checkpoint <file.pth|file.safetensors> (--z <z.safetensors> | --seeds 0-15)
-                    [--trace layerK[,layerJ]] [--batch 8] [--backend wasm|cpu|tensorflow] --out <out.safetensors|grid.png>
+                    [--trace layerK[,layerJ]] [--batch 8] [--engine ort|tfjs] [--device cpu|cuda]
+                    [--backend wasm|cpu|tensorflow] --out <out.safetensors|grid.png>
   ganatomy convert <in.pth> <out.safetensors>`;
 
 class UsageError extends Error {}
@@ -52,6 +54,8 @@ export async function generate(args: string[]): Promise<void> {
       out: { type: "string" },
       batch: { type: "string", default: "8" },
       backend: { type: "string" },
+      engine: { type: "string" },
+      device: { type: "string" },
     },
   });
   if (!values.checkpoint || !values.out) throw new UsageError("generate needs --checkpoint and --out");
@@ -64,6 +68,12 @@ export async function generate(args: string[]): Promise<void> {
   }
   const batch = Number(values.batch);
   if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`--batch must be a positive integer`);
+  if (values.engine !== undefined && values.engine !== "ort" && values.engine !== "tfjs") {
+    throw new UsageError(`--engine must be ort or tfjs, got "${values.engine}"`);
+  }
+  if (values.device !== undefined && values.device !== "cpu" && values.device !== "cuda") {
+    throw new UsageError(`--device must be cpu or cuda, got "${values.device}"`);
+  }
   const info = await initBackend({ backend: values.backend as BackendName | undefined });
   const model = await loadGenerator(values.checkpoint);
   const trace = values.trace ? values.trace.split(",").map((s) => s.trim()) : [];
@@ -72,14 +82,19 @@ export async function generate(args: string[]): Promise<void> {
   const seeds = values.seeds === undefined ? undefined : parseSeeds(values.seeds);
   const z = values.z ? await readZ(values.z, model.zDim) : latents(seeds!, model.zDim);
   const n = z.shape[0];
-  const gen = new TfjsGenerator(model);
+  // ORT by default (tfjs, with a warning, where its native addon cannot load); tfjs tensors in and out.
+  const gen = await createGenerator(model, {
+    engine: values.engine as EngineName | undefined,
+    device: values.device as OrtDevice | undefined,
+  });
   const chunks: Record<string, Float32Array[]> = { images: [] };
   const shapes: Record<string, number[]> = {};
-  const bar = progress(n, { label: `generate (${info.backend})`, unit: "img" });
+  const engineLabel = gen.engine === "ort" ? "ort" : `tfjs ${info.backend}`;
+  const bar = progress(n, { label: `generate (${engineLabel})`, unit: "img" });
   for (let start = 0; start < n; start += batch) {
     const size = Math.min(batch, n - start);
     const zb = tf.slice(z, [start, 0], [size, model.zDim]);
-    const { output, traces } = gen.run(zb, { trace });
+    const { output, traces } = await gen.run(zb, { trace });
     for (const [name, t] of [["images", output] as const, ...Object.entries(traces)]) {
       (chunks[name] ??= []).push(await t.data() as Float32Array);
       shapes[name] = t.shape.slice(1);
@@ -88,7 +103,7 @@ export async function generate(args: string[]): Promise<void> {
     bar.tick(size);
   }
   bar.done();
-  gen.dispose();
+  await gen.dispose();
   z.dispose();
 
   const joined = (name: string): HostTensor => {
@@ -115,7 +130,13 @@ export async function generate(args: string[]): Promise<void> {
     batchTensor.dispose();
   }
   console.log(
-    JSON.stringify({ out: values.out, images: n, resolution: model.resolution, backend: info.backend }),
+    JSON.stringify({
+      out: values.out,
+      images: n,
+      resolution: model.resolution,
+      engine: gen.engine,
+      backend: info.backend,
+    }),
   );
 }
 

@@ -160,7 +160,7 @@ function forwardInfo(
   if (xShape[3] !== filterShape[2]) {
     throw new Error(`${kernel}: input has ${xShape[3]} channels but the filter expects ${filterShape[2]}`);
   }
-  // tfjs 4.22 sizes a numeric pad's output with the kernel height on both axes; spell the pad out instead.
+  // tfjs 4.22 sizes a numeric pad's output with the kernel height and stride on both axes; spell it out.
   const pad: ConvPad = typeof conv.pad === "number"
     ? [[0, 0], [conv.pad, conv.pad], [conv.pad, conv.pad], [0, 0]]
     : conv.pad;

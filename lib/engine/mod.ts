@@ -1,5 +1,6 @@
 /**
- * Engines that execute model descriptions, and the edits they all honour.
+ * Engines that execute model descriptions, and the edits they all honour. (`ort.ts` is not re-exported: it loads
+ * the native addon; `createGenerator` imports it lazily and falls back to tfjs when it cannot load.)
  *
  * @example
  * ```ts
@@ -10,3 +11,5 @@
  */
 export * from "./edits.ts";
 export * from "./tfjs.ts";
+export * from "./onnx_graph.ts";
+export * from "./select.ts";

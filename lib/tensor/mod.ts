@@ -18,3 +18,4 @@ export * from "./upsample.ts";
 export * from "./quantile.ts";
 export * from "./mask.ts";
 export * from "./rng.ts";
+export * from "./variable.ts";
