@@ -12,7 +12,7 @@ import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { type BackendName, initBackend } from "../lib/backend/backend.ts";
 import { ablate } from "../lib/engine/edits.ts";
-import { TfjsGenerator } from "../lib/engine/tfjs.ts";
+import { createGenerator, type EngineName } from "../lib/engine/select.ts";
 import { writeJsonAtomic } from "../lib/io/atomic.ts";
 import { savePng } from "../lib/io/png.ts";
 import { loadGenerator } from "../lib/models/load.ts";
@@ -30,6 +30,7 @@ const config = parseConfig(
     layer: "layer4",
     ablate: 8,
     backend: "wasm",
+    engine: "ort",
     out: "results/demo",
     figurePng: true,
   },
@@ -39,7 +40,7 @@ const config = parseConfig(
 
 const run = new RunRecorder("demo", config);
 const info = await initBackend({ backend: config.backend as BackendName });
-console.error(`backend: ${info.backend}, ${info.threads} thread(s)`);
+console.error(`tfjs backend: ${info.backend}, ${info.threads} thread(s)`);
 
 const model = await run.time(
   "load",
@@ -48,7 +49,7 @@ const model = await run.time(
       ? loadGenerator(config.checkpoint)
       : randomPggan(PGGAN_SIZES[64], { seed: 2019, biasStd: 0.2 }),
 );
-const gen = new TfjsGenerator(model);
+const gen = await createGenerator(model, { engine: config.engine as EngineName });
 const seeds = parseSeeds(config.seeds);
 const stage = model.stages.find((s) => s.name === config.layer);
 if (!stage) {
@@ -56,8 +57,8 @@ if (!stage) {
 }
 
 const z = latents(seeds, model.zDim);
-const { before, traced } = await run.time("generate", () => {
-  const { output, traces } = gen.run(z, { trace: [config.layer] });
+const { before, traced } = await run.time("generate", async () => {
+  const { output, traces } = await gen.run(z, { trace: [config.layer] });
   return { before: output, traced: traces[config.layer] };
 });
 // Mean activation of every unit over samples and positions: [C]
@@ -67,7 +68,7 @@ const top = unitMeans.map((m, u) => [m, u]).sort((a, b) => b[0] - a[0]).slice(0,
 );
 const after = await run.time(
   "ablate",
-  () => gen.run(z, { edits: { [config.layer]: ablate(top, stage.channels) } }).output,
+  async () => (await gen.run(z, { edits: { [config.layer]: ablate(top, stage.channels) } })).output,
 );
 const change = tf.tidy(() => tf.mean(tf.abs(tf.sub(after, before))).dataSync()[0]);
 
@@ -99,9 +100,9 @@ const summary = {
   mean_abs_pixel_change: change,
 };
 await writeJsonAtomic(join(config.out, "summary.json"), summary);
-await run.write(config.out);
+await run.write(config.out, { engine: gen.engine });
 tf.dispose([z, before, traced, after, both]);
-gen.dispose();
+await gen.dispose();
 console.log(
   `wrote ${config.out}/ablation_grid.png, unit_means.html${config.figurePng ? ", unit_means.png" : ""}`,
 );

@@ -6,13 +6,14 @@
  *
  * @module
  */
-import { extname } from "node:path";
+import { basename, extname } from "node:path";
 import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs-core";
 import { type BackendName, initBackend } from "./backend/backend.ts";
 import type { OrtDevice } from "./engine/ort.ts";
 import { createGenerator, type EngineName } from "./engine/select.ts";
 import type { HostTensor } from "./io/dtype.ts";
+import { writeJsonAtomic } from "./io/atomic.ts";
 import { savePng } from "./io/png.ts";
 import { readSafetensors, writeSafetensors } from "./io/safetensors.ts";
 import { convertCheckpoint, loadGenerator } from "./models/load.ts";
@@ -21,12 +22,24 @@ import { latents } from "./tensor/rng.ts";
 import { parseSeeds } from "./util/seeds.ts";
 import { progress } from "./util/progress.ts";
 import { imageGrid } from "./viz/grid.ts";
+import { frechetDistance } from "./metrics/fid.ts";
+import { type FeatureExtractor, FEATURES_KEY, frechetMetricName, writeFeatures } from "./metrics/features.ts";
+import { loadFidInception } from "./metrics/inception.ts";
+import { featuresOfInput, type InputOptions, momentsOfInput } from "./metrics/inputs.ts";
+import { percentile, precisionRecall } from "./metrics/prdc.ts";
+import { loadVgg16 } from "./metrics/vgg.ts";
 
 const USAGE = `usage:
   ganatomy generate --checkpoint <file.pth|file.safetensors> (--z <z.safetensors> | --seeds 0-15)
                     [--trace layerK[,layerJ]] [--batch 8] [--engine ort|tfjs] [--device cpu|cuda]
                     [--backend wasm|cpu|tensorflow] --out <out.safetensors|grid.png>
-  ganatomy convert <in.pth> <out.safetensors>`;
+  ganatomy convert <in.pth> <out.safetensors>
+  ganatomy fid <a> <b> [--inception <pt_inception.pth>] [--features] [--save-a <stats.safetensors>]
+               [--save-b <stats.safetensors>] [--batch 16] [--backend wasm|cpu|tensorflow]
+      <a>, <b>: a folder of PNGs (needs --inception), a statistics file (mu, sigma) or a feature file
+  ganatomy prdc <real> <fake> [--k 3] [--out scores.json] [--vgg <vgg16.pth> | --inception <pth>]
+                [--save-real <features.safetensors>] [--save-fake <features.safetensors>] [--batch 16] [--backend …]
+      <real>, <fake>: a folder of PNGs (needs --vgg or --inception) or a feature file (tensor "features" [N, D])`;
 
 class UsageError extends Error {}
 
@@ -157,7 +170,146 @@ export async function convert(args: string[]): Promise<void> {
   );
 }
 
-const COMMANDS: Record<string, (args: string[]) => Promise<void>> = { generate, convert };
+/** One feature extractor for both inputs of a metric command, loaded on first use. */
+function sharedExtractor(load: (() => Promise<FeatureExtractor>) | undefined): InputOptions["extractor"] {
+  if (!load) return undefined;
+  let pending: Promise<FeatureExtractor> | undefined;
+  return () => (pending ??= load());
+}
+
+function positiveInteger(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new UsageError(`${flag} must be a positive integer, got "${value}"`);
+  }
+  return n;
+}
+
+/** `fid`: the Fréchet distance between two image sets (FID with pytorch-fid's Inception weights). */
+export async function fid(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      inception: { type: "string" },
+      features: { type: "boolean", default: false },
+      "save-a": { type: "string" },
+      "save-b": { type: "string" },
+      batch: { type: "string", default: "16" },
+      backend: { type: "string" },
+    },
+  });
+  if (positionals.length !== 2) throw new UsageError("fid takes two inputs <a> <b>");
+  const batch = positiveInteger(values.batch, "--batch");
+  await initBackend({ backend: values.backend as BackendName | undefined });
+  const options: InputOptions = {
+    batch,
+    extractor: sharedExtractor(values.inception ? () => loadFidInception(values.inception!) : undefined),
+    extractorHint: "pass --inception <pt_inception-2015-12-05-6726825d.pth> (pytorch-fid's weights)",
+  };
+  if (values.features) {
+    for (const p of positionals) {
+      if (!p.endsWith(".safetensors")) {
+        throw new UsageError(`--features: "${p}" is not a .safetensors feature file`);
+      }
+    }
+  }
+  const [a, b] = [
+    await momentsOfInput(positionals[0], options),
+    await momentsOfInput(positionals[1], options),
+  ];
+  if (a.features !== b.features) {
+    throw new Error(
+      `the inputs are in different feature spaces ("${a.features}" vs "${b.features}"); ` +
+        `a distance between them means nothing`,
+    );
+  }
+  for (const [file, m] of [[values["save-a"], a], [values["save-b"], b]] as const) {
+    if (file) await m.moments.save(file, { metadata: { [FEATURES_KEY]: m.features } });
+  }
+  const result = frechetDistance(a.moments, b.moments);
+  console.log(JSON.stringify({
+    fid: result.value,
+    n_a: a.moments.count,
+    n_b: b.moments.count,
+    metric: frechetMetricName(a.features),
+    features: a.features,
+  }));
+}
+
+/** `prdc`: k-NN precision, recall, density, coverage and per-sample realism of fake images against real ones. */
+export async function prdc(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      k: { type: "string", default: "3" },
+      out: { type: "string" },
+      vgg: { type: "string" },
+      inception: { type: "string" },
+      "save-real": { type: "string" },
+      "save-fake": { type: "string" },
+      batch: { type: "string", default: "16" },
+      backend: { type: "string" },
+    },
+  });
+  if (positionals.length !== 2) throw new UsageError("prdc takes two inputs <real> <fake>");
+  if (values.vgg && values.inception) throw new UsageError("give one of --vgg and --inception");
+  const k = positiveInteger(values.k, "--k");
+  const batch = positiveInteger(values.batch, "--batch");
+  await initBackend({ backend: values.backend as BackendName | undefined });
+  const load = values.vgg
+    ? () => loadVgg16(values.vgg!)
+    : values.inception
+    ? () => loadFidInception(values.inception!)
+    : undefined;
+  const options: InputOptions = {
+    batch,
+    extractor: sharedExtractor(load),
+    extractorHint: "pass --vgg <vgg16.pth> (torchvision's VGG-16, the official choice) or --inception <pth>",
+  };
+  const real = await featuresOfInput(positionals[0], options);
+  const fake = await featuresOfInput(positionals[1], options);
+  if (real.name !== fake.name) {
+    throw new Error(`the inputs are in different feature spaces ("${real.name}" vs "${fake.name}")`);
+  }
+  for (const [file, f] of [[values["save-real"], real], [values["save-fake"], fake]] as const) {
+    if (file) await writeFeatures(file, f.data, { dim: f.dim, name: f.name });
+  }
+  const realT = tf.tensor2d(real.data, [real.count, real.dim]);
+  const fakeT = tf.tensor2d(fake.data, [fake.count, fake.dim]);
+  const r = await precisionRecall(realT, fakeT, { k });
+  tf.dispose([realT, fakeT]);
+  const realism = [...r.realism];
+  if (values.out) {
+    await writeJsonAtomic(values.out, {
+      features: real.name,
+      k,
+      fake: positionals[1],
+      files: fake.files?.map((f) => basename(f)) ?? null,
+      realism,
+      in_real_manifold: [...r.inRealManifold],
+    });
+  }
+  console.log(JSON.stringify({
+    precision: r.precision,
+    recall: r.recall,
+    density: r.density,
+    coverage: r.coverage,
+    realism: {
+      mean: realism.reduce((s, v) => s + v, 0) / realism.length,
+      median: percentile(realism, 50),
+      min: realism.reduce((m, v) => Math.min(m, v), Infinity),
+      max: realism.reduce((m, v) => Math.max(m, v), -Infinity),
+    },
+    n_real: r.nReal,
+    n_fake: r.nFake,
+    k,
+    features: real.name,
+  }));
+}
+
+const COMMANDS: Record<string, (args: string[]) => Promise<void>> = { generate, convert, fid, prdc };
 
 if (import.meta.main) {
   const [command, ...rest] = Deno.args;

@@ -4,7 +4,9 @@
  * Each folder is one concern with its own `mod.ts`: `backend` (tfjs backends and the training kernels wasm
  * lacks), `tensor` (NHWC helpers, upsampling, quantiles, masks, seeded latents), `io` (PNG, safetensors, `.pth`),
  * `models` (generators as named stages, PGGAN), `engine` (run loops and edits), `viz` (grids, heat-maps, plotly),
- * `util` (configs, progress, run metadata).
+ * `util` (configs, progress, run metadata), `data` (scenes, defect maps, Fashion-MNIST), `train` (loop, GAN),
+ * `stats` (streaming, mergeable statistics), `dissect` (GAN Dissection: unit IoU, interventions, ACE),
+ * `metrics` (FID, KID, precision/recall and realism; Inception and VGG features).
  *
  * @example
  * ```ts
@@ -23,4 +25,9 @@ export * from "./io/mod.ts";
 export * from "./models/mod.ts";
 export * from "./engine/mod.ts";
 export * from "./viz/mod.ts";
+export * from "./data/mod.ts";
+export * from "./train/mod.ts";
+export * from "./stats/mod.ts";
+export * from "./dissect/mod.ts";
+export * from "./metrics/mod.ts";
 export * from "./util/mod.ts";

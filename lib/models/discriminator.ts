@@ -63,7 +63,7 @@ export function createDiscriminator(config: DiscriminatorConfig): Discriminator 
   const params: Record<string, tf.Variable> = {};
   const add = (name: string, shape: number[], std: number) => {
     const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-    if (std > 0) for (let i = 0; i < data.length; i++) data[i] = rng.normal() * std;
+    if (std > 0) { for (let i = 0; i < data.length; i++) data[i] = rng.normal() * std; }
     params[name] = variableFrom(data, shape, `D/${name}`);
   };
   const w = config.widths;
@@ -88,7 +88,10 @@ function conv(d: Discriminator, x: tf.Tensor4D, name: string, stride: number): t
   const w = d.params[`${name}.weight`] as tf.Tensor4D;
   const [kh, kw, cin] = w.shape;
   const scale = Math.sqrt(2 / (kh * kw * cin));
-  return tf.leakyRelu(tf.add(tf.conv2d(x, tf.mul(w, scale) as tf.Tensor4D, stride, "same"), d.params[`${name}.bias`]), 0.2);
+  return tf.leakyRelu(
+    tf.add(tf.conv2d(x, tf.mul(w, scale) as tf.Tensor4D, stride, "same"), d.params[`${name}.bias`]),
+    0.2,
+  );
 }
 
 /** Append the minibatch standard deviation as one channel (groups of `group` samples, as in PGGAN). */
@@ -110,7 +113,9 @@ export function discriminate(d: Discriminator, images: tf.Tensor): tf.Tensor2D {
     const { resolution, channels, widths } = d.config;
     const [n, h, w, c] = images.shape;
     if (images.rank !== 4 || h !== resolution || w !== resolution || c !== channels) {
-      throw new Error(`discriminator: Expected [N,${resolution},${resolution},${channels}], got [${images.shape}]`);
+      throw new Error(
+        `discriminator: Expected [N,${resolution},${resolution},${channels}], got [${images.shape}]`,
+      );
     }
     let x = conv(d, images as tf.Tensor4D, "from_rgb", 1);
     for (let i = 0; i < widths.length; i++) {
@@ -120,6 +125,9 @@ export function discriminate(d: Discriminator, images: tf.Tensor): tf.Tensor2D {
     x = conv(d, minibatchStd(x, d.config.mbstdGroup ?? 4), "final.conv", 1);
     const flat = tf.reshape(x, [n, -1]); // [N, 4·4·C]
     const dense = d.params["final.dense.weight"];
-    return tf.add(tf.matMul(flat, tf.mul(dense, Math.sqrt(1 / dense.shape[0]))), d.params["final.dense.bias"]);
+    return tf.add(
+      tf.matMul(flat, tf.mul(dense, Math.sqrt(1 / dense.shape[0]))),
+      d.params["final.dense.bias"],
+    );
   });
 }

@@ -11,3 +11,4 @@
 export * from "./stages.ts";
 export * from "./pggan.ts";
 export * from "./load.ts";
+export * from "./discriminator.ts";

@@ -7,7 +7,7 @@
  * others 3x3, padding 1) → equalised-lr scale `gain / sqrt(fan_in)` with `gain = sqrt(2) / kernel_size` and
  * `fan_in = in_channels` → + bias (`wscale.b`) → LeakyReLU 0.2. The output stage `output_RxR` is PixelNorm → 1x1
  * conv → scale `1 / sqrt(in_channels)` → bias, unclamped (runs take `clamp: true` for consumers that need
- * [-1, 1]). Channel sizes come from the weights: `sizes = [z, 4x4, 8x8, 16x16, …]`.
+ * [-1, 1]); it is RGB, or as many channels as its weight has (the project's grey Fashion-MNIST generator). Channel sizes come from the weights: `sizes = [z, 4x4, 8x8, 16x16, …]`.
  *
  * Scales are folded into the weights here, so a description's conv weights are ready to use.
  *
@@ -146,12 +146,14 @@ export function pgganFromWeights(weights: PgganWeights, options: PgganOptions = 
   }
   const outName = names[names.length - 1];
   const cin = sizes[sizes.length - 1];
-  const w = expectShape(weights, `${outName}.conv.weight`, [1, 1, cin, 3]);
+  // RGB in GAN Dissection's checkpoints; the project's Fashion-MNIST generator has a grey output stage.
+  const outChannels = weights[`${outName}.conv.weight`]?.shape[3] ?? 3;
+  const w = expectShape(weights, `${outName}.conv.weight`, [1, 1, cin, outChannels]);
   out[`${outName}.conv.weight`] = fold ? scaled(w, 1 / Math.sqrt(cin)) : w;
-  out[`${outName}.wscale.b`] = expectShape(weights, `${outName}.wscale.b`, [3]);
+  out[`${outName}.wscale.b`] = expectShape(weights, `${outName}.wscale.b`, [outChannels]);
   stages.push({
     name: outName,
-    channels: 3,
+    channels: outChannels,
     size,
     ops: [
       { kind: "pixel_norm", eps: 1e-8 },
@@ -171,7 +173,7 @@ export function pgganFromWeights(weights: PgganWeights, options: PgganOptions = 
     stages,
     weights: out,
     resolution: pgganResolution(sizes),
-    outputChannels: 3,
+    outputChannels: outChannels,
   };
   validateDescription(model);
   return model;

@@ -31,7 +31,7 @@ import * as tf from "@tensorflow/tfjs-core";
 const TWO_POW_32 = 2 ** 32;
 
 /** MurmurHash3's 32-bit finalizer: a bijection on uint32 with full avalanche. */
-function fmix32(h: number): number {
+export function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

@@ -14,7 +14,12 @@
 import * as tf from "@tensorflow/tfjs-core";
 
 /** A float32 variable holding `data` with `shape`, named `name` (names must be unique while it lives). */
-export function variableFrom(data: Float32Array, shape: number[], name: string, trainable = true): tf.Variable {
+export function variableFrom(
+  data: Float32Array,
+  shape: number[],
+  name: string,
+  trainable = true,
+): tf.Variable {
   const initial = tf.tensor(data, shape, "float32");
   try {
     return tf.variable(initial, trainable, name);

@@ -52,7 +52,10 @@ export async function saveCheckpoint(
  * Restore `parts` from `path` (variables are assigned in place, optimiser slots replaced) and return the saved
  * state. Throws naming the file and the tensor when a parameter is missing or has another shape.
  */
-export async function loadCheckpoint<S = Record<string, unknown>>(path: string, parts: CheckpointParts): Promise<S> {
+export async function loadCheckpoint<S = Record<string, unknown>>(
+  path: string,
+  parts: CheckpointParts,
+): Promise<S> {
   const file = await readSafetensors(path);
   const tensorOf = (key: string, dtype: tf.DataType = "float32") => {
     const t = file.tensors.get(key)!;

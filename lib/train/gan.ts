@@ -4,7 +4,8 @@
  * Loss: the non-saturating logistic loss with a lazy R1 penalty on real images (Mescheder et al. 2018; as in
  * StyleGAN2): every `r1Every` steps the discriminator's loss gains `(gamma / 2) · r1Every · E‖∇ₓD(x)‖²`. R1 needs
  * second-order gradients, which work on every backend here once {@link registerComparisonGradients} has run.
- * An exponential moving average of the generator's weights (`emaBeta`) is kept for sampling and export.
+ * An exponential moving average of the generator's weights (`emaBeta`, ramped up over the first steps) is kept for
+ * sampling and export.
  *
  * @example
  * ```ts ignore
@@ -15,7 +16,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { type Params, runStages } from "../engine/tfjs.ts";
-import { type Discriminator, discriminate } from "../models/discriminator.ts";
+import { discriminate, type Discriminator } from "../models/discriminator.ts";
 import type { GeneratorDescription, Weight } from "../models/stages.ts";
 import { variableFrom } from "../tensor/variable.ts";
 import { registerComparisonGradients } from "./higher_order.ts";
@@ -30,7 +31,10 @@ export interface GanOptions {
   r1Gamma?: number;
   /** Apply R1 every this many steps (lazy regularisation); default 4. */
   r1Every?: number;
-  /** Decay of the generator's weight average per step; default 0.999. */
+  /**
+   * Decay of the generator's weight average per step; default 0.999. Early on the decay ramps up as
+   * `min(emaBeta, (1 + i) / (10 + i))`, so the average does not stay stuck near the random initial weights.
+   */
   emaBeta?: number;
 }
 
@@ -78,36 +82,44 @@ export function createGanTrainer(
 
   function step(real: tf.Tensor4D, z: tf.Tensor2D, i: number): Record<string, number> {
     const n = real.shape[0];
-    if (z.shape[0] !== 2 * n) throw new Error(`gan step: z must be [${2 * n}, zDim] (two batches), got [${z.shape}]`);
+    if (z.shape[0] !== 2 * n) {
+      throw new Error(`gan step: z must be [${2 * n}, zDim] (two batches), got [${z.shape}]`);
+    }
     const metrics: Record<string, number> = {};
     tf.tidy(() => {
       const [zD, zG] = tf.split(z, 2);
       const fake = tf.keep(tf.tidy(() => generate(zD as tf.Tensor2D)));
       const withR1 = gamma > 0 && i % r1Every === 0;
-      const d = optimizers.d.minimize(() => {
-        const lossFake = tf.mean(tf.softplus(discriminate(discriminator, fake)));
-        const lossReal = tf.mean(tf.softplus(tf.neg(discriminate(discriminator, real))));
-        let loss = tf.add(lossFake, lossReal);
-        if (withR1) {
-          const gradReal = tf.grad((x: tf.Tensor) => tf.sum(discriminate(discriminator, x)))(real);
-          const r1 = tf.mean(tf.sum(tf.square(gradReal), [1, 2, 3]));
-          metrics.r1 = r1.dataSync()[0];
-          loss = tf.add(loss, tf.mul(r1, (gamma / 2) * r1Every));
-        }
-        metrics.d_real = lossReal.dataSync()[0];
-        metrics.d_fake = lossFake.dataSync()[0];
-        return loss as tf.Scalar;
-      }, true, dVars);
+      const d = optimizers.d.minimize(
+        () => {
+          const lossFake = tf.mean(tf.softplus(discriminate(discriminator, fake)));
+          const lossReal = tf.mean(tf.softplus(tf.neg(discriminate(discriminator, real))));
+          let loss = tf.add(lossFake, lossReal);
+          if (withR1) {
+            const gradReal = tf.grad((x: tf.Tensor) => tf.sum(discriminate(discriminator, x)))(real);
+            const r1 = tf.mean(tf.sum(tf.square(gradReal), [1, 2, 3]));
+            metrics.r1 = r1.dataSync()[0];
+            loss = tf.add(loss, tf.mul(r1, (gamma / 2) * r1Every));
+          }
+          metrics.d_real = lossReal.dataSync()[0];
+          metrics.d_fake = lossFake.dataSync()[0];
+          return loss as tf.Scalar;
+        },
+        true,
+        dVars,
+      );
       metrics.d_loss = d!.dataSync()[0];
       fake.dispose();
       const g = optimizers.g.minimize(
-        () => tf.mean(tf.softplus(tf.neg(discriminate(discriminator, generate(zG as tf.Tensor2D))))) as tf.Scalar,
+        () =>
+          tf.mean(tf.softplus(tf.neg(discriminate(discriminator, generate(zG as tf.Tensor2D))))) as tf.Scalar,
         true,
         gVars,
       );
       metrics.g_loss = g!.dataSync()[0];
+      const beta = Math.min(emaBeta, (1 + i) / (10 + i));
       for (const [name, v] of Object.entries(gParams)) {
-        gEma[name].assign(tf.add(tf.mul(gEma[name], emaBeta), tf.mul(v, 1 - emaBeta)));
+        gEma[name].assign(tf.add(tf.mul(gEma[name], beta), tf.mul(v, 1 - beta)));
       }
     });
     return metrics;
@@ -134,7 +146,9 @@ export function createGanTrainer(
     },
     emaWeights: async () => {
       const out: Record<string, Weight> = {};
-      for (const [k, v] of Object.entries(gEma)) out[k] = { shape: v.shape, data: (await v.data()) as Float32Array };
+      for (const [k, v] of Object.entries(gEma)) {
+        out[k] = { shape: v.shape, data: (await v.data()) as Float32Array };
+      }
       return out;
     },
   };

@@ -34,7 +34,9 @@ Deno.test("R1: the gradient of the input-gradient norm matches finite difference
         v.assign(tf.tensor(moved, v.shape));
         return r1().dataSync()[0];
       };
-      const estimates = [1e-3, 3e-4, 1e-4].map((eps) => (at(eps) - at(-eps)) / (2 * eps)).sort((a, b) => a - b);
+      const estimates = [1e-3, 3e-4, 1e-4].map((eps) => (at(eps) - at(-eps)) / (2 * eps)).sort((a, b) =>
+        a - b
+      );
       const numeric = estimates[1];
       v.assign(original);
       tf.dispose([original, ...Object.values(grads)]);
@@ -56,7 +58,9 @@ Deno.test("GAN trainer: steps run, losses are finite, a resumed run continues ex
   };
   const real = (i: number) => {
     const rng = stepRng(5, i);
-    return tf.tidy(() => tf.tanh(tf.tensor4d(Float32Array.from({ length: 4 * 8 * 8 * 3 }, () => rng.normal()), [4, 8, 8, 3])));
+    return tf.tidy(() =>
+      tf.tanh(tf.tensor4d(Float32Array.from({ length: 4 * 8 * 8 * 3 }, () => rng.normal()), [4, 8, 8, 3]))
+    );
   };
   const run = async (gan: ReturnType<typeof build>, steps: number, sub: string) =>
     await trainLoop({

@@ -39,8 +39,8 @@ export interface TrainLoopOptions {
   checkpointSeconds?: number;
   /** Stop (after a checkpoint) once this many seconds of this process have passed; default no limit. */
   maxSeconds?: number;
-  /** Called after every checkpoint with the step count (e.g. to save a sample grid). */
-  onCheckpoint?: (steps: number) => void | Promise<void>;
+  /** Called after every checkpoint with the steps done and the seconds spent over all runs (e.g. to export). */
+  onCheckpoint?: (done: { steps: number; seconds: number }) => void | Promise<void>;
   /** Extra JSON saved with the checkpoint (e.g. the config, to refuse resuming a different one). */
   meta?: Record<string, unknown>;
   /** Progress label; default "train". */
@@ -117,9 +117,10 @@ export async function trainLoop(options: TrainLoopOptions): Promise<TrainLoopRes
   const log = await Deno.open(metricsPath, { append: true, create: true });
   const encoder = new TextEncoder();
   const save = async (step: number) => {
-    await saveCheckpoint(ckpt, { ...parts, state: { step, seconds: state.seconds + elapsed(), meta: options.meta } });
+    const seconds = state.seconds + elapsed();
+    await saveCheckpoint(ckpt, { ...parts, state: { step, seconds, meta: options.meta } });
     lastSave = performance.now();
-    await options.onCheckpoint?.(step);
+    await options.onCheckpoint?.({ steps: step, seconds });
   };
   let reason: TrainLoopResult["reason"] = "done";
   let step = start;

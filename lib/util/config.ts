@@ -2,8 +2,9 @@
  * Typed experiment configs that the command line can override.
  *
  * An experiment declares its config as a plain object of defaults; every key becomes a `--kebab-case` flag of
- * the same type (number, string, boolean, or a comma-separated list of numbers or strings). Unknown flags and
- * values of the wrong type are errors that name the flag.
+ * the same type (number, string, boolean, or a comma-separated list of numbers or strings). A boolean flag is
+ * set by `--flag`, `--flag=true` or `--flag=false`, and cleared by `--no-flag`. Unknown flags and values of the
+ * wrong type are errors that name the flag.
  *
  * @example
  * ```ts
@@ -48,9 +49,25 @@ export function parseConfig<T extends Record<string, Value>>(
   for (const [key, value] of Object.entries(defaults)) {
     spec[kebab(key)] = { type: typeof value === "boolean" ? "boolean" : "string" };
   }
+  // Booleans: `--no-flag` and `--flag=true|false` become what parseArgs understands.
+  const cleared = new Set<string>();
+  const rest = args.flatMap((arg) => {
+    const m = arg.match(/^--(no-)?([a-z0-9-]+)(?:=(true|false))?$/);
+    if (!m || spec[m[2]]?.type !== "boolean" || (m[1] && m[3])) return [arg];
+    if (m[1] || m[3] === "false") {
+      cleared.add(m[2]);
+      return [];
+    }
+    return [`--${m[2]}`];
+  });
   let parsed;
   try {
-    parsed = parseArgs({ args, options: spec, allowPositionals: options.positionals ?? false, strict: true });
+    parsed = parseArgs({
+      args: rest,
+      options: spec,
+      allowPositionals: options.positionals ?? false,
+      strict: true,
+    });
   } catch (e) {
     throw new Error(`${(e as Error).message}\nflags: ${Object.keys(spec).map((k) => `--${k}`).join(" ")}`);
   }
@@ -63,6 +80,10 @@ export function parseConfig<T extends Record<string, Value>>(
   }
   const out: Record<string, Value> = { ...defaults };
   for (const [key, value] of Object.entries(defaults)) {
+    if (cleared.has(kebab(key))) {
+      out[key] = false;
+      continue;
+    }
     const raw = parsed.values[kebab(key)];
     if (raw === undefined) continue;
     out[key] = typeof raw === "boolean" ? raw : convert(kebab(key), raw, value);

@@ -21,3 +21,11 @@ Deno.test("parseConfig rejects unknown flags and bad numbers with the flag's nam
   assert.throws(() => parseConfig({ steps: 1 }, ["--stpes", "3"]), /stpes/);
   assert.throws(() => parseConfig({ steps: 1 }, ["--steps", "many"]), /--steps expects a number, got "many"/);
 });
+
+Deno.test("parseConfig sets and clears booleans", () => {
+  const defaults = { figurePng: true, verbose: false };
+  assert.equal(parseConfig(defaults, ["--no-figure-png"]).figurePng, false);
+  assert.equal(parseConfig(defaults, ["--figure-png=false"]).figurePng, false);
+  assert.equal(parseConfig(defaults, ["--verbose=true"]).verbose, true);
+  assert.equal(parseConfig(defaults, []).figurePng, true);
+});

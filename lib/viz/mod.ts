@@ -23,3 +23,4 @@ export * from "./heatmap.ts";
 export * from "./jupyter.ts";
 export * from "./plotly.ts";
 export * from "./plotly_png.ts";
+export * from "./units.ts";

@@ -1,0 +1,238 @@
+/**
+ * `deno task train:classifier`: train the feature/classification network of a data set
+ * (lib/models/classifier.ts) on its real images; resumable.
+ *
+ *     GANATOMY_THREADS=1 deno task train:classifier --dataset fashion [--steps 1200] [--max-minutes 20] …
+ *     GANATOMY_THREADS=1 deno task train:classifier --dataset scenes
+ *
+ * `fashion`: the 10 Fashion-MNIST classes (softmax cross-entropy), scored on the whole test split. `scenes`:
+ * multi-label presence of each scene class ("has door", "has water", …, from the true label maps; binary
+ * cross-entropy), scored on `--eval-count` held-out scenes. Batches derive from `(seed, step)`; Adam with a
+ * cosine learning-rate decay to 0 over `--steps` (so the step count is part of the recipe: resume with the
+ * same). Run folder `<runs>/<name>/`: checkpoint, `metrics.jsonl`, `curves.html/.png`. At every
+ * checkpoint the weights are exported as float16 to `<models>/<name>.safetensors`, scored in float16 as shipped
+ * and in float32, and described in the model card `<models>/<name>.json`.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import * as tf from "@tensorflow/tfjs-core";
+import { type BackendName, initBackend } from "../lib/backend/backend.ts";
+import { writeJsonAtomic } from "../lib/io/atomic.ts";
+import {
+  type ClassifierConfig,
+  classifierLoss,
+  classifierShapes,
+  createClassifier,
+  disposeClassifier,
+  evaluateClassifier,
+  forward,
+  labelledData,
+  loadClassifier,
+  saveClassifier,
+} from "../lib/models/classifier.ts";
+import { readMetrics, stepRng, trainLoop } from "../lib/train/loop.ts";
+import { parseConfig } from "../lib/util/config.ts";
+import { gitRevision } from "../lib/util/meta.ts";
+import { lineFigure, saveFigureHtml, saveFigurePng } from "../lib/viz/mod.ts";
+
+/** Per data set defaults: stage widths and stem stride (scenes: 64x64 → stages at 32, 16, 8, 4). */
+const PRESETS: Record<string, { widths: number[]; stemStride: number; steps: number; evalCount: number }> = {
+  fashion: { widths: [16, 32, 64, 64], stemStride: 1, steps: 1200, evalCount: 10_000 }, // 32x32 grey: 32, 16, 8, 4
+  scenes: { widths: [16, 32, 64, 64], stemStride: 2, steps: 1500, evalCount: 2000 },
+};
+
+const config = parseConfig(
+  {
+    dataset: "fashion",
+    name: "",
+    widths: [] as number[],
+    stemStride: 0,
+    blocksPerStage: 1,
+    batch: 64,
+    steps: 0,
+    learningRate: 0.002,
+    schedule: "cosine",
+    seed: 0,
+    evalCount: 0,
+    maxMinutes: 0,
+    checkpointMinutes: 5,
+    resume: true,
+    backend: "wasm",
+    runs: "data/train",
+    models: "data/models",
+    data: "",
+  },
+  Deno.args,
+  {
+    description:
+      "deno task train:classifier [flags]: train a feature network (see experiments/train_classifier.ts)",
+  },
+);
+
+const preset = PRESETS[config.dataset];
+if (!preset) {
+  throw new Error(`--dataset must be one of ${Object.keys(PRESETS).join(", ")}, got "${config.dataset}"`);
+}
+if (config.schedule !== "cosine" && config.schedule !== "constant") {
+  throw new Error(`--schedule must be cosine or constant, got "${config.schedule}"`);
+}
+const steps = config.steps || preset.steps;
+const name = config.name || `${config.dataset}_net`;
+const runDir = join(config.runs, name);
+const weightsPath = join(config.models, `${name}.safetensors`);
+const info = await initBackend({ backend: config.backend as BackendName });
+const train = await labelledData(config.dataset, { split: "train", dir: config.data || undefined });
+const test = await labelledData(config.dataset, { split: "test", dir: config.data || undefined });
+const evalCount = Math.min(config.evalCount || preset.evalCount, test.size);
+const evalIndices = Array.from({ length: evalCount }, (_, i) => i);
+
+const modelConfig: ClassifierConfig = {
+  resolution: train.resolution,
+  channels: train.channels,
+  widths: config.widths.length ? config.widths : preset.widths,
+  blocksPerStage: config.blocksPerStage,
+  stemStride: config.stemStride || preset.stemStride,
+  outputs: train.outputs,
+  kind: train.kind,
+};
+// Everything that shapes the model or the data stream; a checkpoint made with other values is not resumed.
+const recipe = {
+  dataset: config.dataset,
+  model: modelConfig,
+  batch: config.batch,
+  learningRate: config.learningRate,
+  schedule: config.schedule,
+  steps, // the cosine schedule depends on it
+  seed: config.seed,
+};
+const model = createClassifier(modelConfig, { seed: config.seed });
+const optimizer = tf.train.adam(config.learningRate);
+const variables = Object.values(model.params);
+
+/** The learning rate of step `i`: cosine decay from `--learning-rate` to 0 over the run, or constant. */
+function learningRate(i: number): number {
+  return config.schedule === "cosine"
+    ? config.learningRate * 0.5 * (1 + Math.cos((Math.PI * i) / steps))
+    : config.learningRate;
+}
+const parameterCount = Object.values(classifierShapes(modelConfig))
+  .reduce((sum, shape) => sum + shape.reduce((a, b) => a * b, 1), 0);
+
+async function sha256(path: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(path));
+  return Array.from(new Uint8Array(digest)).map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+async function saveCurves(png: boolean): Promise<void> {
+  const metrics = await readMetrics(runDir);
+  const k = Math.max(1, Math.floor(metrics.length / 200)); // at most ~200 points, averaged
+  const x: number[] = [];
+  const y: number[] = [];
+  for (let i = 0; i + k <= metrics.length; i += k) {
+    x.push(metrics[i + k - 1].step + 1);
+    y.push(metrics.slice(i, i + k).reduce((s, m) => s + m.loss, 0) / k);
+  }
+  const fig = lineFigure([{ name: "loss", x, y }], {
+    title: `${name}: training loss (averaged)`,
+    xTitle: "step",
+    yTitle: train.kind === "multiclass" ? "cross-entropy" : "binary cross-entropy",
+    logY: true,
+  });
+  await saveFigureHtml(join(runDir, "curves.html"), fig);
+  if (png) {
+    await saveFigurePng(join(runDir, "curves.png"), fig).catch((e) =>
+      console.error(`curves.png: ${(e as Error).message}`)
+    );
+  }
+}
+
+/** Export float16 weights, score them (and the float32 model) on held-out data, write the model card. */
+async function exportModel(done: number, seconds: number): Promise<void> {
+  await saveClassifier(weightsPath, model, { dtype: "F16", metadata: { "ganatomy.card": `${name}.json` } });
+  const shipped = await loadClassifier(weightsPath, { scope: `${name}_f16_${done}` });
+  const t0 = performance.now();
+  const metrics = await evaluateClassifier(shipped, { data: test, indices: evalIndices });
+  const evalSeconds = (performance.now() - t0) / 1000;
+  disposeClassifier(shipped);
+  const f32 = await evaluateClassifier(model, { data: test, indices: evalIndices });
+  await saveCurves(false);
+  const last = (await readMetrics(runDir)).slice(-50);
+  const map = modelConfig.resolution / ((modelConfig.stemStride ?? 1) * 2 ** (modelConfig.widths.length - 1));
+  const d = modelConfig.widths[modelConfig.widths.length - 1];
+  await writeJsonAtomic(join(config.models, `${name}.json`), {
+    name,
+    arch: "classifier",
+    architecture: {
+      description:
+        "ResNet-like: 3x3 conv stem, one stage per width of residual blocks (3x3 convs, SkipInit gain, " +
+        "1x1 shortcut where the shape changes; stride 2 from stage 1), global average pool, fc; " +
+        "see lib/models/classifier.ts",
+      config: modelConfig,
+      parameters: parameterCount,
+      input: `[N, ${modelConfig.resolution}, ${modelConfig.resolution}, ${modelConfig.channels}] in [-1, 1]`,
+      features: `[N, ${d}] (features(): global average of the last conv map)`,
+      last_conv_map: `[N, ${map}, ${map}, ${d}] (featureMap(), for Grad-CAM)`,
+      output: modelConfig.kind === "multiclass"
+        ? `${modelConfig.outputs.length} class logits (softmax)`
+        : `${modelConfig.outputs.length} attribute logits (independent sigmoids)`,
+    },
+    data: { train: train.description, heldout: `${test.description}; first ${evalCount} samples` },
+    training: {
+      command: `deno task train:classifier --dataset ${config.dataset}`,
+      recipe,
+      optimizer: `Adam (beta1 0.9, beta2 0.999), ${config.schedule} learning rate; ` +
+        (modelConfig.kind === "multiclass" ? "softmax cross-entropy" : "mean binary cross-entropy"),
+      steps: done,
+      images_seen: done * config.batch,
+      wall_seconds: Math.round(seconds),
+      backend: info.backend,
+      threads: info.threads,
+      git: gitRevision(),
+      last_50_steps_loss: last.reduce((s, m) => s + m.loss, 0) / Math.max(1, last.length),
+    },
+    weights: { file: `${name}.safetensors`, dtype: "F16", sha256: await sha256(weightsPath) },
+    metrics: {
+      weights: "F16 (as shipped)",
+      ...metrics,
+      f32_accuracy: f32.accuracy,
+      ...(f32.meanF1 !== undefined ? { f32_mean_f1: f32.meanF1 } : {}),
+      eval_seconds: +evalSeconds.toFixed(1),
+    },
+  });
+  console.error(
+    `${name}: step ${done}/${steps}, held-out ${
+      train.kind === "multiclass" ? "accuracy" : "mean attribute accuracy"
+    } ` +
+      `${metrics.accuracy.toFixed(4)} (F32 ${f32.accuracy.toFixed(4)})` +
+      (metrics.meanF1 !== undefined ? `, mean F1 ${metrics.meanF1.toFixed(4)}` : ""),
+  );
+}
+
+const result = await trainLoop({
+  dir: runDir,
+  steps,
+  parts: { params: model.params, optimizers: { adam: optimizer } },
+  resume: config.resume,
+  meta: recipe,
+  label: `train ${name} (${info.backend}, ${info.threads} threads)`,
+  checkpointSeconds: config.checkpointMinutes * 60,
+  maxSeconds: config.maxMinutes > 0 ? config.maxMinutes * 60 : undefined,
+  onCheckpoint: ({ steps: done, seconds }) => exportModel(done, seconds),
+  step: async (i) => {
+    // tfjs's Adam reads its learning rate at every step but has no public setter.
+    (optimizer as unknown as { learningRate: number }).learningRate = learningRate(i);
+    const rng = stepRng(config.seed, i);
+    const { images, targets } = train.batch(Array.from({ length: config.batch }, () => rng.int(train.size)));
+    const loss = optimizer.minimize(
+      () => classifierLoss(model, forward(model, images), targets),
+      true,
+      variables,
+    )!;
+    const value = (await loss.data())[0];
+    tf.dispose([images, targets, loss]);
+    return { loss: value, lr: learningRate(i) };
+  },
+});
+await saveCurves(true);
+console.log(JSON.stringify({ name, ...result }));

@@ -1,0 +1,32 @@
+/**
+ * Metrics of generated images against real ones, each agreeing with its reference implementation on the same
+ * features: FID / Fréchet distance (pytorch-fid), KID (clean-fid, torch-fidelity), k-NN precision, recall and
+ * realism score (Kynkäänniemi et al.'s official code) with density and coverage (Naeem et al.), the float64
+ * linear algebra under them, and the feature extractors (pytorch-fid's Inception-v3, torchvision's VGG-16).
+ * Every result names its feature space (`features.ts`).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/backend.ts";
+ * import { RunningMoments } from "../stats/moments.ts";
+ * import { frechetDistance, precisionRecall } from "./mod.ts";
+ * await initBackend({ backend: "cpu" });
+ * const real = tf.randomNormal([200, 8], 0, 1, "float32", 1) as tf.Tensor2D;
+ * const fake = tf.randomNormal([200, 8], 0.2, 1, "float32", 2) as tf.Tensor2D;
+ * const [a, b] = [new RunningMoments(8), new RunningMoments(8)];
+ * a.add(real);
+ * b.add(fake);
+ * console.log(frechetDistance(a, b).value, (await precisionRecall(real, fake)).precision);
+ * tf.dispose([real, fake]);
+ * ```
+ * @module
+ */
+export * from "./linalg.ts";
+export * from "./fid.ts";
+export * from "./kid.ts";
+export * from "./prdc.ts";
+export * from "./features.ts";
+export * from "./inception.ts";
+export * from "./vgg.ts";
+export * from "./inputs.ts";

@@ -1,0 +1,20 @@
+/**
+ * Streaming statistics that follow one protocol (`protocol.ts`: add, read-outs, merge, toJSON/fromJSON): per-unit
+ * quantile sketches, running top-k, running moments, and `tally`, which computes a statistic over many samples in
+ * batches with a cache and checkpoints.
+ *
+ * @example
+ * ```ts
+ * import { QuantileSketch, RunningTopK } from "./mod.ts";
+ * const sketch = new QuantileSketch(4);
+ * sketch.add(new Float32Array([1, 2, 3, 4, 5, 6, 7, 8])); // [M=2, C=4]
+ * console.log(sketch.quantile(0.5)); // Float32Array [3, 4, 5, 6]
+ * const top = new RunningTopK(4, { k: 1 });
+ * ```
+ * @module
+ */
+export * from "./protocol.ts";
+export * from "./quantile_sketch.ts";
+export * from "./topk.ts";
+export * from "./tally.ts";
+export * from "./moments.ts";

@@ -1,0 +1,91 @@
+/**
+ * The shipped helper models match their model cards: the weights' sha256 is the card's, the config is the
+ * card's, and the held-out numbers of the card come out again (within sampling noise) on a small fresh sample
+ * that the card's evaluation did not use.
+ *
+ * - `scenes_segmenter`: pixel accuracy on 256 held-out scenes within 0.01 of the card.
+ * - `fashion_net`: accuracy on 500 random test images within 0.02.
+ * - `scenes_net`: mean attribute accuracy on 500 fresh held-out scenes within 0.02, mean F1 within 0.03.
+ */
+import { strict as assert } from "node:assert";
+import { join } from "node:path";
+import * as tf from "@tensorflow/tfjs-core";
+import { initBackend } from "../lib/backend/backend.ts";
+import { SCENES_HELDOUT_OFFSET } from "../lib/data/source.ts";
+import {
+  disposeClassifier,
+  evaluateClassifier,
+  features,
+  labelledData,
+  loadClassifier,
+} from "../lib/models/classifier.ts";
+import { disposeSegmenter, evaluateSegmenter, loadSegmenter } from "../lib/models/segmenter.ts";
+import { Rng } from "../lib/tensor/rng.ts";
+
+const MODELS = join(import.meta.dirname!, "..", "data", "models");
+/** Fresh held-out samples start here: the cards score the first few thousand held-out scenes. */
+const FRESH = 500_000;
+
+await initBackend({ backend: "wasm" });
+
+interface Card {
+  architecture: { config: Record<string, unknown> };
+  weights: { file: string; sha256: string };
+  metrics: Record<string, number>;
+}
+
+async function card(name: string): Promise<{ card: Card; weights: string }> {
+  const card: Card = JSON.parse(await Deno.readTextFile(join(MODELS, `${name}.json`)));
+  const weights = join(MODELS, card.weights.file);
+  const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(weights));
+  const sha = Array.from(new Uint8Array(digest)).map((b) => b.toString(16).padStart(2, "0")).join("");
+  assert.equal(sha, card.weights.sha256, `${weights}: sha256 differs from the card's`);
+  return { card, weights };
+}
+
+function within(actual: number, expected: number, tol: number, what: string): void {
+  assert.ok(
+    Math.abs(actual - expected) <= tol,
+    `${what}: ${actual.toFixed(4)} on a fresh sample, the card says ${
+      expected.toFixed(4)
+    } (tolerance ${tol})`,
+  );
+}
+
+Deno.test("scenes_segmenter: card's pixel accuracy on 256 fresh held-out scenes", async () => {
+  const { card: c, weights } = await card("scenes_segmenter");
+  const model = await loadSegmenter(weights);
+  assert.deepEqual(model.config, c.architecture.config);
+  const seeds = Array.from({ length: 256 }, (_, i) => SCENES_HELDOUT_OFFSET + FRESH + i);
+  const m = await evaluateSegmenter(model, seeds);
+  disposeSegmenter(model);
+  within(m.pixelAccuracy, c.metrics.pixel_accuracy, 0.01, "pixel accuracy");
+  assert.ok(m.pixelAccuracy >= 0.9, `pixel accuracy ${m.pixelAccuracy}`);
+});
+
+Deno.test("fashion_net: card's accuracy on 500 random test images; features [N, D]", async () => {
+  const { card: c, weights } = await card("fashion_net");
+  const model = await loadClassifier(weights);
+  assert.deepEqual(model.config, c.architecture.config);
+  const data = await labelledData("fashion", { split: "test" });
+  const indices = new Rng(1).permutation(data.size).slice(0, 500);
+  const m = await evaluateClassifier(model, { data, indices });
+  within(m.accuracy, c.metrics.accuracy, 0.02, "accuracy");
+  const { images, targets } = data.batch(indices.slice(0, 4));
+  const f = features(model, images);
+  assert.deepEqual(f.shape, [4, model.config.widths.at(-1)]);
+  tf.dispose([images, targets, f]);
+  disposeClassifier(model);
+});
+
+Deno.test("scenes_net: card's attribute accuracy and F1 on 500 fresh held-out scenes", async () => {
+  const { card: c, weights } = await card("scenes_net");
+  const model = await loadClassifier(weights);
+  assert.deepEqual(model.config, c.architecture.config);
+  const data = await labelledData("scenes", { split: "test" });
+  const indices = Array.from({ length: 500 }, (_, i) => FRESH + i);
+  const m = await evaluateClassifier(model, { data, indices });
+  disposeClassifier(model);
+  within(m.accuracy, c.metrics.accuracy, 0.02, "mean attribute accuracy");
+  within(m.meanF1!, c.metrics.meanF1, 0.03, "mean attribute F1");
+});
