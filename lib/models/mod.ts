@@ -12,3 +12,5 @@ export * from "./stages.ts";
 export * from "./pggan.ts";
 export * from "./load.ts";
 export * from "./discriminator.ts";
+export * as segmenter from "./segmenter.ts";
+export * as classifier from "./classifier.ts";
