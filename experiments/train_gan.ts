@@ -22,6 +22,7 @@ import { writeSafetensors } from "../lib/io/safetensors.ts";
 import { imageSource } from "../lib/data/source.ts";
 import { createDiscriminator } from "../lib/models/discriminator.ts";
 import { LAYOUT_KEY } from "../lib/models/load.ts";
+import { ARCH_KEY } from "../lib/models/param_file.ts";
 import { pgganFromWeights, pgganResolution, randomPgganWeights } from "../lib/models/pggan.ts";
 import { latents } from "../lib/tensor/rng.ts";
 import { createGanTrainer } from "../lib/train/gan.ts";
@@ -129,7 +130,7 @@ async function exportModel(steps: number, seconds: number): Promise<void> {
     Object.entries(ema).map(([k, w]) => [k, { dtype: "F32" as const, ...w }]),
   );
   await writeSafetensors(path, tensors, {
-    metadata: { [LAYOUT_KEY]: "nhwc", "ganatomy.arch": "pggan" },
+    metadata: { [LAYOUT_KEY]: "nhwc", [ARCH_KEY]: "pggan" },
     dtype: "F16",
   });
   const bytes = await Deno.readFile(path);

@@ -24,6 +24,7 @@ import { progress } from "./util/progress.ts";
 import { imageGrid } from "./viz/grid.ts";
 import { frechetDistance } from "./metrics/fid.ts";
 import { type FeatureExtractor, FEATURES_KEY, frechetMetricName, writeFeatures } from "./metrics/features.ts";
+import { loadDomainNet } from "./metrics/domain.ts";
 import { loadFidInception } from "./metrics/inception.ts";
 import { featuresOfInput, type InputOptions, momentsOfInput } from "./metrics/inputs.ts";
 import { percentile, precisionRecall } from "./metrics/prdc.ts";
@@ -34,12 +35,12 @@ const USAGE = `usage:
                     [--trace layerK[,layerJ]] [--batch 8] [--engine ort|tfjs] [--device cpu|cuda]
                     [--backend wasm|cpu|tensorflow] --out <out.safetensors|grid.png>
   ganatomy convert <in.pth> <out.safetensors>
-  ganatomy fid <a> <b> [--inception <pt_inception.pth>] [--features] [--save-a <stats.safetensors>]
+  ganatomy fid <a> <b> [--inception <pt_inception.pth> | --net <domain net.safetensors>] [--features] [--save-a <stats.safetensors>]
                [--save-b <stats.safetensors>] [--batch 16] [--backend wasm|cpu|tensorflow]
-      <a>, <b>: a folder of PNGs (needs --inception), a statistics file (mu, sigma) or a feature file
-  ganatomy prdc <real> <fake> [--k 3] [--out scores.json] [--vgg <vgg16.pth> | --inception <pth>]
+      <a>, <b>: a folder of PNGs (needs --inception or --net), a statistics file (mu, sigma) or a feature file
+  ganatomy prdc <real> <fake> [--k 3] [--out scores.json] [--vgg <vgg16.pth> | --inception <pth> | --net <domain net.safetensors>]
                 [--save-real <features.safetensors>] [--save-fake <features.safetensors>] [--batch 16] [--backend …]
-      <real>, <fake>: a folder of PNGs (needs --vgg or --inception) or a feature file (tensor "features" [N, D])`;
+      <real>, <fake>: a folder of PNGs (needs --vgg, --inception or --net) or a feature file (tensor "features" [N, D])`;
 
 class UsageError extends Error {}
 
@@ -192,6 +193,7 @@ export async function fid(args: string[]): Promise<void> {
     allowPositionals: true,
     options: {
       inception: { type: "string" },
+      net: { type: "string" },
       features: { type: "boolean", default: false },
       "save-a": { type: "string" },
       "save-b": { type: "string" },
@@ -202,10 +204,18 @@ export async function fid(args: string[]): Promise<void> {
   if (positionals.length !== 2) throw new UsageError("fid takes two inputs <a> <b>");
   const batch = positiveInteger(values.batch, "--batch");
   await initBackend({ backend: values.backend as BackendName | undefined });
+  if (values.net && values.inception) throw new UsageError("give one of --net and --inception");
   const options: InputOptions = {
     batch,
-    extractor: sharedExtractor(values.inception ? () => loadFidInception(values.inception!) : undefined),
-    extractorHint: "pass --inception <pt_inception-2015-12-05-6726825d.pth> (pytorch-fid's weights)",
+    extractor: sharedExtractor(
+      values.inception
+        ? () => loadFidInception(values.inception!)
+        : values.net
+        ? () => loadDomainNet(values.net!)
+        : undefined,
+    ),
+    extractorHint: "pass --inception <pt_inception-2015-12-05-6726825d.pth> (pytorch-fid's weights), " +
+      "or --net data/models/scenes_net.safetensors for the domain distance FD (scenes-net)",
   };
   if (values.features) {
     for (const p of positionals) {
@@ -247,6 +257,7 @@ export async function prdc(args: string[]): Promise<void> {
       out: { type: "string" },
       vgg: { type: "string" },
       inception: { type: "string" },
+      net: { type: "string" },
       "save-real": { type: "string" },
       "save-fake": { type: "string" },
       batch: { type: "string", default: "16" },
@@ -254,7 +265,9 @@ export async function prdc(args: string[]): Promise<void> {
     },
   });
   if (positionals.length !== 2) throw new UsageError("prdc takes two inputs <real> <fake>");
-  if (values.vgg && values.inception) throw new UsageError("give one of --vgg and --inception");
+  if ([values.vgg, values.inception, values.net].filter(Boolean).length > 1) {
+    throw new UsageError("give one of --vgg, --inception and --net");
+  }
   const k = positiveInteger(values.k, "--k");
   const batch = positiveInteger(values.batch, "--batch");
   await initBackend({ backend: values.backend as BackendName | undefined });
@@ -262,11 +275,14 @@ export async function prdc(args: string[]): Promise<void> {
     ? () => loadVgg16(values.vgg!)
     : values.inception
     ? () => loadFidInception(values.inception!)
+    : values.net
+    ? () => loadDomainNet(values.net!)
     : undefined;
   const options: InputOptions = {
     batch,
     extractor: sharedExtractor(load),
-    extractorHint: "pass --vgg <vgg16.pth> (torchvision's VGG-16, the official choice) or --inception <pth>",
+    extractorHint: "pass --vgg <vgg16.pth> (torchvision's VGG-16, the official choice), --inception <pth>, " +
+      "or --net data/models/scenes_net.safetensors (a domain network)",
   };
   const real = await featuresOfInput(positionals[0], options);
   const fake = await featuresOfInput(positionals[1], options);

@@ -134,3 +134,29 @@ Deno.test("the CLI names the file and the problem on bad input", async () => {
   assert.equal(seeds.code, 1);
   assert.match(seeds.stderr, /runs backwards/);
 });
+
+Deno.test("fid and prdc measure folders of PNGs with a domain network, named FD (scenes-net)", async () => {
+  const { renderScene, sceneImage } = await import("../lib/data/scenes.ts");
+  const { savePng } = await import("../lib/io/png.ts");
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const [sub, start] of [["a", 0], ["b", 500]] as const) {
+      for (let i = 0; i < 12; i++) {
+        await savePng(join(dir, sub, `${i}.png`), sceneImage(renderScene(start + i)));
+      }
+    }
+    const net = join(ROOT, "data/models/scenes_net.safetensors");
+    const f = await cli("fid", join(dir, "a"), join(dir, "b"), "--net", net);
+    assert.equal(f.code, 0, f.stderr);
+    const fid = JSON.parse(f.stdout.trim().split("\n").at(-1)!);
+    assert.equal(fid.metric, "FD (scenes-net)");
+    assert.ok(fid.fid > 0 && fid.n_a === 12 && fid.n_b === 12);
+    const p = await cli("prdc", join(dir, "a"), join(dir, "b"), "--net", net);
+    assert.equal(p.code, 0, p.stderr);
+    const pr = JSON.parse(p.stdout.trim().split("\n").at(-1)!);
+    assert.equal(pr.features, "scenes-net");
+    assert.ok(pr.precision >= 0 && pr.precision <= 1 && pr.recall >= 0 && pr.recall <= 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -30,3 +30,4 @@ export * from "./features.ts";
 export * from "./inception.ts";
 export * from "./vgg.ts";
 export * from "./inputs.ts";
+export * from "./domain.ts";

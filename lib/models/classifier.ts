@@ -36,14 +36,13 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { HostTensor } from "../io/dtype.ts";
-import { readSafetensors, writeSafetensors } from "../io/safetensors.ts";
+import { readParamFile, saveParamFile, type SaveParamOptions } from "./param_file.ts";
 import { FASHION_CLASSES, fashionImages, fashionLabels, loadFashion } from "../data/fashion.ts";
 import { NUM_SCENE_CLASSES, SCENE_CLASSES } from "../data/scene_classes.ts";
 import { sceneBatch } from "../data/scenes.ts";
 import { SCENES_HELDOUT_OFFSET } from "../data/source.ts";
 import { Rng } from "../tensor/rng.ts";
 import { variableFrom } from "../tensor/variable.ts";
-import { ARCH_KEY, CONFIG_KEY } from "./segmenter.ts";
 
 /** Shape and outputs of a classifier. */
 export interface ClassifierConfig {
@@ -292,32 +291,20 @@ export function classifierLoss(model: Classifier, logits: tf.Tensor, targets: tf
   });
 }
 
-/** Save the parameters and the config to a safetensors file (default float32; `dtype: "F16"` halves it). */
-export async function saveClassifier(
+/** Save the parameters and the config (see `param_file.ts`; default float32, `dtype: "F16"` halves it). */
+export function saveClassifier(
   path: string,
   model: Classifier,
-  options: { dtype?: "F32" | "F16"; metadata?: Record<string, string> } = {},
+  options: SaveParamOptions = {},
 ): Promise<void> {
-  const tensors: Record<string, HostTensor> = {};
-  for (const [name, v] of Object.entries(model.params)) {
-    tensors[name] = { dtype: "F32", shape: v.shape, data: (await v.data()) as Float32Array };
-  }
-  await writeSafetensors(path, tensors, {
-    dtype: options.dtype ?? "F32",
-    metadata: { ...options.metadata, [ARCH_KEY]: "classifier", [CONFIG_KEY]: JSON.stringify(model.config) },
-  });
+  return saveParamFile(path, "classifier", model.config, model.params, options);
 }
 
 /** Load a classifier saved by {@link saveClassifier}; throws naming the file when it is not one. */
 export async function loadClassifier(path: string, options: ClassifierOptions = {}): Promise<Classifier> {
-  const file = await readSafetensors(path);
-  if (file.metadata[ARCH_KEY] !== "classifier" || !file.metadata[CONFIG_KEY]) {
-    throw new Error(
-      `${path}: not a classifier (metadata ${ARCH_KEY} is ${JSON.stringify(file.metadata[ARCH_KEY])})`,
-    );
-  }
+  const { config, tensors } = await readParamFile<ClassifierConfig>(path, "classifier");
   try {
-    return classifierFromWeights(JSON.parse(file.metadata[CONFIG_KEY]), file.tensors, options);
+    return classifierFromWeights(config, tensors, options);
   } catch (e) {
     throw new Error(`${path}: ${(e as Error).message}`);
   }

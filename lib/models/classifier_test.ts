@@ -21,7 +21,7 @@ import {
   presenceTargets,
   saveClassifier,
 } from "./classifier.ts";
-import { ARCH_KEY, CONFIG_KEY } from "./segmenter.ts";
+import { ARCH_KEY, CONFIG_KEY } from "./param_file.ts";
 
 await initBackend({ backend: "cpu" });
 

@@ -22,6 +22,7 @@ import type { HostTensor } from "../io/dtype.ts";
 import { convWeightToHWIO } from "../io/layout.ts";
 import { readPth } from "../io/pth.ts";
 import { readSafetensors, writeSafetensors } from "../io/safetensors.ts";
+import { ARCH_KEY } from "./param_file.ts";
 import { isPgganKeys, pgganFromWeights, renameOldPgganKeys } from "./pggan.ts";
 import type { GeneratorDescription, Weight } from "./stages.ts";
 
@@ -109,6 +110,6 @@ export async function convertCheckpoint(input: string, output: string): Promise<
   for (const [key, w] of Object.entries(arch.normalize(weights))) {
     tensors[key] = { dtype: "F32", shape: w.shape, data: w.data };
   }
-  await writeSafetensors(output, tensors, { metadata: { [LAYOUT_KEY]: "nhwc", "ganatomy.arch": arch.name } });
+  await writeSafetensors(output, tensors, { metadata: { [LAYOUT_KEY]: "nhwc", [ARCH_KEY]: arch.name } });
   return loadGenerator(output);
 }

@@ -11,6 +11,7 @@
 export * from "./stages.ts";
 export * from "./pggan.ts";
 export * from "./load.ts";
+export * from "./param_file.ts";
 export * from "./discriminator.ts";
 export * as segmenter from "./segmenter.ts";
 export * as classifier from "./classifier.ts";

@@ -29,18 +29,13 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { readSafetensors, writeSafetensors } from "../io/safetensors.ts";
+import { readParamFile, saveParamFile, type SaveParamOptions } from "./param_file.ts";
 import type { HostTensor } from "../io/dtype.ts";
 import { NUM_SCENE_CLASSES, SCENE_CLASSES } from "../data/scene_classes.ts";
 import { sceneBatch } from "../data/scenes.ts";
 import { Rng } from "../tensor/rng.ts";
 import { upsampleNearest } from "../tensor/upsample.ts";
 import { variableFrom } from "../tensor/variable.ts";
-
-/** Metadata key of the architecture name in saved weights. */
-export const ARCH_KEY = "ganatomy.arch";
-/** Metadata key of the JSON config in saved weights. */
-export const CONFIG_KEY = "ganatomy.config";
 
 /** Shape of a segmenter. */
 export interface SegmenterConfig {
@@ -200,32 +195,16 @@ export function segmentationLoss(logits: tf.Tensor, labels: tf.Tensor): tf.Scala
   });
 }
 
-/** Save the parameters and the config to a safetensors file (default float32; `dtype: "F16"` halves it). */
-export async function saveSegmenter(
-  path: string,
-  model: Segmenter,
-  options: { dtype?: "F32" | "F16"; metadata?: Record<string, string> } = {},
-): Promise<void> {
-  const tensors: Record<string, HostTensor> = {};
-  for (const [name, v] of Object.entries(model.params)) {
-    tensors[name] = { dtype: "F32", shape: v.shape, data: (await v.data()) as Float32Array };
-  }
-  await writeSafetensors(path, tensors, {
-    dtype: options.dtype ?? "F32",
-    metadata: { ...options.metadata, [ARCH_KEY]: "segmenter", [CONFIG_KEY]: JSON.stringify(model.config) },
-  });
+/** Save the parameters and the config (see `param_file.ts`; default float32, `dtype: "F16"` halves it). */
+export function saveSegmenter(path: string, model: Segmenter, options: SaveParamOptions = {}): Promise<void> {
+  return saveParamFile(path, "segmenter", model.config, model.params, options);
 }
 
 /** Load a segmenter saved by {@link saveSegmenter}; throws naming the file when it is not one. */
 export async function loadSegmenter(path: string, options: SegmenterOptions = {}): Promise<Segmenter> {
-  const file = await readSafetensors(path);
-  if (file.metadata[ARCH_KEY] !== "segmenter" || !file.metadata[CONFIG_KEY]) {
-    throw new Error(
-      `${path}: not a segmenter (metadata ${ARCH_KEY} is ${JSON.stringify(file.metadata[ARCH_KEY])})`,
-    );
-  }
+  const { config, tensors } = await readParamFile<SegmenterConfig>(path, "segmenter");
   try {
-    return segmenterFromWeights(JSON.parse(file.metadata[CONFIG_KEY]), file.tensors, options);
+    return segmenterFromWeights(config, tensors, options);
   } catch (e) {
     throw new Error(`${path}: ${(e as Error).message}`);
   }

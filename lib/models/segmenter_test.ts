@@ -5,8 +5,6 @@ import { readSafetensors } from "../io/safetensors.ts";
 import { assertNoLeak } from "../tensor/test_util.ts";
 import {
   addConfusion,
-  ARCH_KEY,
-  CONFIG_KEY,
   confusionMetrics,
   createSegmenter,
   disposeSegmenter,
@@ -18,6 +16,7 @@ import {
   segmentationLoss,
   segmenterShapes,
 } from "./segmenter.ts";
+import { ARCH_KEY, CONFIG_KEY } from "./param_file.ts";
 
 await initBackend({ backend: "cpu" });
 

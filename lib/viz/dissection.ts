@@ -1,0 +1,256 @@
+/**
+ * Figures of GAN Dissection: how many interpretable units each concept has in a layer (a plotly bar chart, one
+ * colour per scene class), the same across layers, strips of the images where chosen units fire most with the
+ * thresholded unit overlaid, and the boxes where a concept is densest (to place an insertion and draw it).
+ *
+ * The figures read a layer's `units.json` ({@link UnitsJson}, from `toUnitsJson` or the file), so they can be
+ * redrawn from saved results.
+ *
+ * @example
+ * ```ts
+ * import { initBackend } from "../backend/backend.ts";
+ * import { createGenerator } from "../engine/select.ts";
+ * import { dissectLayer, toUnitsJson } from "../dissect/mod.ts";
+ * import { randomPggan } from "../models/pggan.ts";
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { pickTopUnits, topUnitStrips, unitClassFigure } from "./dissection.ts";
+ * await initBackend({ backend: "cpu" });
+ *
+ * const gen = await createGenerator(randomPggan([16, 16, 8]), { engine: "tfjs" });
+ * const bright = (images: tf.Tensor4D) => tf.tidy(() => tf.cast(tf.lessEqual(tf.mean(images, 3), 0), "int32"));
+ * const units = toUnitsJson(
+ *   await dissectLayer(gen, bright, "layer2", { samples: 8, concepts: ["bright", "dark"], progress: false }),
+ * );
+ * const figure = unitClassFigure(units); // bars: interpretable units per concept
+ * const strips = await topUnitStrips(gen, "layer2", pickTopUnits(units, { concepts: 2 }), { images: 4 });
+ * console.log(figure.data.length, strips.width, strips.height);
+ * await gen.dispose();
+ * ```
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { SCENE_CLASSES } from "../data/scene_classes.ts";
+import type { PixelBox } from "../dissect/interventions.ts";
+import { unitMasks, type UnitRecord, type UnitsJson } from "../dissect/unit_iou.ts";
+import type { GeneratorRunner } from "../engine/select.ts";
+import type { RawImage } from "../io/raw_image.ts";
+import { latents } from "../tensor/rng.ts";
+import { assertImageBatch } from "../tensor/shape.ts";
+import type { Color } from "./font.ts";
+import { imageGrid } from "./grid.ts";
+import { maskOverlay } from "./heatmap.ts";
+import { barFigure, type FigureOptions, type PlotlyFigure } from "./plotly.ts";
+
+/** The display colour of a scene class as a CSS colour, or undefined for other concept names. */
+function conceptColor(name: string): string | undefined {
+  const c = SCENE_CLASSES.find((k) => k.name === name)?.display;
+  return c && `rgb(${c[0]}, ${c[1]}, ${c[2]})`;
+}
+
+/** Interpretable units of a layer, counted by concept: `[count per concept]` in `units.concepts` order. */
+export function interpretableCounts(units: UnitsJson): number[] {
+  const counts = units.concepts.map(() => 0);
+  for (const u of units.units) {
+    const k = units.concepts.indexOf(u.concept);
+    if (k < 0) {
+      throw new Error(`unit ${u.unit}: concept "${u.concept}" is not one of ${units.concepts.join(", ")}`);
+    }
+    if (u.interpretable) counts[k]++;
+  }
+  return counts;
+}
+
+/**
+ * The unit-class distribution of a layer: one bar per concept (most units first, scene classes in their display
+ * colours), the number of its interpretable units (IoU above the dissection's threshold).
+ *
+ * @param units The layer's `units.json`.
+ * @param options Title and size; the default title names the layer and counts interpretable units.
+ */
+export function unitClassFigure(units: UnitsJson, options: FigureOptions = {}): PlotlyFigure {
+  const counts = interpretableCounts(units);
+  const order = counts.map((c, k) => [c, k]).sort((a, b) => b[0] - a[0] || a[1] - b[1]).map(([, k]) => k);
+  const names = order.map((k) => units.concepts[k]);
+  const total = counts.reduce((a, b) => a + b, 0);
+  const fig = barFigure(names, order.map((k) => counts[k]), {
+    title:
+      `${units.layer}: ${total} of ${units.units.length} units interpretable (IoU > ${units.iou_threshold})`,
+    xTitle: "concept",
+    yTitle: "interpretable units",
+    ...options,
+  });
+  fig.data[0].marker = { color: names.map((n) => conceptColor(n) ?? "rgb(99, 110, 250)") };
+  return fig;
+}
+
+/**
+ * Interpretable units per concept across layers: grouped bars, one group per concept (concepts with no
+ * interpretable unit in any layer are left out), one bar per layer.
+ *
+ * @param layers The `units.json` of each layer, in the order to draw them; they must share their concepts.
+ */
+export function layerComparisonFigure(
+  layers: readonly UnitsJson[],
+  options: FigureOptions = {},
+): PlotlyFigure {
+  if (layers.length === 0) throw new Error("layerComparisonFigure: Expected at least one layer, got none");
+  const concepts = layers[0].concepts;
+  for (const l of layers) {
+    if (l.concepts.join() !== concepts.join()) {
+      throw new Error(`layerComparisonFigure: ${l.layer} has concepts [${l.concepts}], not [${concepts}]`);
+    }
+  }
+  const counts = layers.map(interpretableCounts);
+  const shown = concepts.map((_, k) => k).filter((k) => counts.some((c) => c[k] > 0));
+  const keep = shown.length ? shown : concepts.map((_, k) => k);
+  return barFigure(
+    keep.map((k) => concepts[k]),
+    layers.map((l, i) => ({
+      name: `${l.layer} (${l.units.length} units)`,
+      values: keep.map((k) => counts[i][k]),
+    })),
+    {
+      title: "Interpretable units per concept and layer",
+      xTitle: "concept",
+      yTitle: "interpretable units",
+      ...options,
+    },
+  );
+}
+
+/** Options of {@link pickTopUnits}. */
+export interface PickTopUnitsOptions {
+  /** How many concepts; default 4. */
+  concepts?: number;
+  /** Units per concept; default 2. */
+  perConcept?: number;
+}
+
+/**
+ * The best units of a few concepts, for {@link topUnitStrips}: concepts ranked by their number of interpretable
+ * units, then by their best IoU (so a layer without interpretable units still shows its closest matches); for
+ * each, the units labelled with it, highest IoU first.
+ */
+export function pickTopUnits(units: UnitsJson, options: PickTopUnitsOptions = {}): UnitRecord[] {
+  const byConcept = new Map<string, UnitRecord[]>();
+  for (const u of units.units) byConcept.set(u.concept, [...(byConcept.get(u.concept) ?? []), u]);
+  const score = (list: UnitRecord[]) => [
+    list.filter((u) => u.interpretable).length,
+    Math.max(...list.map((u) => u.iou)),
+  ];
+  const ranked = [...byConcept.values()].map((list) => ({ list, score: score(list) })).sort((a, b) =>
+    b.score[0] - a.score[0] || b.score[1] - a.score[1]
+  );
+  return ranked.slice(0, options.concepts ?? 4).flatMap(({ list }) =>
+    [...list].sort((a, b) => b.iou - a.iou || a.unit - b.unit).slice(0, options.perConcept ?? 2)
+  );
+}
+
+/** Options of {@link topUnitStrips}. */
+export interface TopUnitStripOptions {
+  /** Images per unit (the unit's top images, best first); default 6, fewer when fewer were kept. */
+  images?: number;
+  /** Integer magnification of each image; default 2. */
+  scale?: number;
+  /** Colour of the unit's mask; default orange-red `[255, 64, 0]`. */
+  color?: Color;
+}
+
+/**
+ * One row per unit: its top-activating images (`top_images`, latent seeds) regenerated, with the unit's mask
+ * `upsample(a_u) > T_u` (the dissection's own mask, see `unitMasks`) tinted and outlined. Rows are labelled
+ * `u<unit> <concept> <IoU>`.
+ *
+ * @param gen The generator that was dissected.
+ * @param layer The dissected layer.
+ * @param units The units to show (records of the layer's `units.json`, e.g. from {@link pickTopUnits}).
+ * @returns An RGB image.
+ */
+export async function topUnitStrips(
+  gen: GeneratorRunner,
+  layer: string,
+  units: readonly UnitRecord[],
+  options: TopUnitStripOptions = {},
+): Promise<RawImage> {
+  if (units.length === 0) throw new Error("topUnitStrips: Expected at least one unit, got none");
+  const cols = Math.min(options.images ?? 6, ...units.map((u) => u.top_images.length));
+  if (!(cols >= 1)) throw new Error("topUnitStrips: every unit needs at least one top image");
+  const seeds = units.flatMap((u) => u.top_images.slice(0, cols));
+  const z = latents(seeds, gen.model.zDim);
+  const { output: images, traces } = await gen.run(z, { trace: [layer], clamp: true }).finally(() =>
+    z.dispose()
+  );
+  const acts = traces[layer]; // [R·cols, h, w, C]
+  const [, height, width] = images.shape;
+  const cells: RawImage[] = [];
+  try {
+    for (const [row, u] of units.entries()) {
+      const [frames, masks] = tf.tidy(() => {
+        const unitActs = tf.slice(acts, [row * cols, 0, 0, u.unit], [cols, -1, -1, 1]); // [cols, h, w, 1]
+        const m = unitMasks(unitActs, [u.threshold], [height, width]); // [cols, H, W, 1]
+        return [tf.unstack(tf.slice(images, [row * cols, 0, 0, 0], [cols, -1, -1, -1])), tf.unstack(m)];
+      });
+      frames.forEach((f, i) => cells.push(maskOverlay(f, masks[i], { color: options.color })));
+      tf.dispose([...frames, ...masks]);
+    }
+  } finally {
+    tf.dispose([images, acts]);
+  }
+  return imageGrid(cells, {
+    rows: units.length,
+    cols,
+    rowLabels: units.map((u) => `u${u.unit} ${u.concept} ${u.iou.toFixed(2)}`),
+    colLabels: Array.from({ length: cols }, (_, i) => `top ${i + 1}`),
+    scale: options.scale ?? 2,
+  });
+}
+
+/** Where a concept is densest in one image: the box and the concept's share of its pixels. */
+export interface ConceptBox {
+  box: PixelBox;
+  share: number;
+}
+
+/**
+ * For each image, the `size`×`size` pixel box (positions every `stride` pixels) that holds the largest share of
+ * `concept`, e.g. a patch of wall to insert a door on. Ties go to the top-left-most box.
+ *
+ * @param masks `[N, H, W, K]` binary concept masks (e.g. `segmentMasks`); the caller keeps them.
+ * @param concept The concept's index `k`.
+ * @param options `size` of the box in pixels; `stride` between candidate boxes, default `size`. With a stride of
+ *   the layer's cell size the boxes cover whole feature-map cells.
+ */
+export function conceptBoxes(
+  masks: tf.Tensor4D,
+  concept: number,
+  options: { size: number; stride?: number },
+): ConceptBox[] {
+  const { n, h, w, c } = assertImageBatch(masks, "masks");
+  const { size } = options;
+  const stride = options.stride ?? size;
+  if (!Number.isInteger(concept) || concept < 0 || concept >= c) {
+    throw new Error(`concept: Expected an index in [0, ${c}), got ${concept}`);
+  }
+  if (
+    !Number.isInteger(size) || size < 1 || size > Math.min(h, w) || !Number.isInteger(stride) || stride < 1
+  ) {
+    throw new Error(
+      `conceptBoxes: Expected 1 ≤ size ≤ ${Math.min(h, w)} and stride ≥ 1, got ${size}, ${stride}`,
+    );
+  }
+  const share = tf.tidy(() => {
+    const mask = tf.cast(tf.slice(masks, [0, 0, 0, concept], [-1, -1, -1, 1]), "float32") as tf.Tensor4D;
+    return tf.avgPool(mask, size, stride, "valid"); // [N, rows, cols, 1]
+  });
+  const [, rows, cols] = share.shape;
+  const values = share.dataSync();
+  share.dispose();
+  return Array.from({ length: n }, (_, i) => {
+    let best = 0;
+    for (let p = 1; p < rows * cols; p++) {
+      if (values[i * rows * cols + p] > values[i * rows * cols + best]) best = p;
+    }
+    const [y0, x0] = [Math.floor(best / cols) * stride, (best % cols) * stride];
+    return { box: { x0, y0, x1: x0 + size, y1: y0 + size }, share: values[i * rows * cols + best] };
+  });
+}

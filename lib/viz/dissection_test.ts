@@ -1,0 +1,149 @@
+import { strict as assert } from "node:assert";
+import * as tf from "@tensorflow/tfjs-core";
+import { initBackend } from "../backend/backend.ts";
+import type { UnitRecord, UnitsJson } from "../dissect/unit_iou.ts";
+import { createGenerator } from "../engine/select.ts";
+import { randomPggan } from "../models/pggan.ts";
+import {
+  conceptBoxes,
+  interpretableCounts,
+  layerComparisonFigure,
+  pickTopUnits,
+  topUnitStrips,
+  unitClassFigure,
+} from "./dissection.ts";
+import { gridLayout } from "./grid.ts";
+
+await initBackend({ backend: "cpu" });
+
+/** A units.json over concepts sky, tree, door with the given (concept, iou, interpretable) per unit. */
+function unitsJson(layer: string, specs: [string, number, boolean][]): UnitsJson {
+  return {
+    layer,
+    concepts: ["sky", "tree", "door"],
+    samples: 10,
+    threshold: "quantile",
+    quantile: 0.99,
+    iou_threshold: 0.04,
+    units: specs.map(([concept, iou, interpretable], unit): UnitRecord => ({
+      unit,
+      concept,
+      iou,
+      threshold: 1,
+      interpretable,
+      top_images: [unit, unit + 1, unit + 2],
+      top_scores: [3, 2, 1],
+    })),
+  };
+}
+
+const LAYER = unitsJson("layer4", [
+  ["tree", 0.2, true],
+  ["sky", 0.05, true],
+  ["tree", 0.1, true],
+  ["door", 0.03, false],
+  ["tree", 0.01, false],
+]);
+
+Deno.test("unitClassFigure: interpretable units per concept, most first, in the classes' colours", () => {
+  assert.deepEqual(interpretableCounts(LAYER), [1, 2, 0]);
+  const fig = unitClassFigure(LAYER);
+  assert.deepEqual(fig.data[0].x, ["tree", "sky", "door"]);
+  assert.deepEqual(fig.data[0].y, [2, 1, 0]);
+  assert.deepEqual((fig.data[0].marker as { color: string[] }).color, [
+    "rgb(0, 100, 0)",
+    "rgb(135, 206, 250)",
+    "rgb(128, 0, 128)",
+  ]);
+  assert.equal(fig.layout.title?.text, "layer4: 3 of 5 units interpretable (IoU > 0.04)");
+  assert.equal(unitClassFigure(LAYER, { title: "T" }).layout.title?.text, "T");
+  const bad = { ...LAYER, units: [{ ...LAYER.units[0], concept: "lake" }] };
+  assert.throws(() => interpretableCounts(bad), /concept "lake" is not one of sky, tree, door/);
+});
+
+Deno.test("layerComparisonFigure: one bar group per concept present in some layer, one bar per layer", () => {
+  const other = unitsJson("layer6", [["sky", 0.3, true], ["sky", 0.2, true]]);
+  const fig = layerComparisonFigure([LAYER, other]);
+  assert.equal(fig.data.length, 2);
+  assert.deepEqual(fig.data[0].x, ["sky", "tree"]); // door has no interpretable unit anywhere
+  assert.deepEqual(fig.data[0].y, [1, 2]);
+  assert.deepEqual(fig.data[1].y, [2, 0]);
+  assert.equal(fig.data[1].name, "layer6 (2 units)");
+  assert.throws(() => layerComparisonFigure([]), /at least one layer/);
+  assert.throws(
+    () => layerComparisonFigure([LAYER, { ...other, concepts: ["sky", "lake", "door"] }]),
+    /layer6 has concepts/,
+  );
+});
+
+Deno.test("pickTopUnits: concepts by interpretable count then best IoU; units by IoU", () => {
+  const picked = pickTopUnits(LAYER, { concepts: 2, perConcept: 2 });
+  assert.deepEqual(picked.map((u) => u.unit), [0, 2, 1]);
+  // With no interpretable unit, concepts rank by their best IoU.
+  const weak = unitsJson("l", [["sky", 0.01, false], ["door", 0.03, false], ["tree", 0.02, false]]);
+  assert.deepEqual(pickTopUnits(weak, { concepts: 2, perConcept: 1 }).map((u) => u.concept), [
+    "door",
+    "tree",
+  ]);
+});
+
+Deno.test("topUnitStrips: one row per unit, one column per top image, the unit's mask drawn", async () => {
+  const gen = await createGenerator(randomPggan([16, 16, 8], { seed: 1 }), { engine: "tfjs" });
+  const before = tf.memory().numTensors;
+  // Threshold -Infinity: the whole image is inside the unit's mask and tinted; +Infinity: nothing is.
+  const units = (first: number): UnitRecord[] => [
+    { ...LAYER.units[0], unit: 3, threshold: first },
+    { ...LAYER.units[1], unit: 5, threshold: Infinity },
+  ];
+  const strip = await topUnitStrips(gen, "layer2", units(-Infinity), { images: 2, scale: 1 });
+  const plain = await topUnitStrips(gen, "layer2", units(Infinity), { images: 2, scale: 1 });
+  assert.equal(tf.memory().numTensors, before);
+  const layout = gridLayout(4, { height: 8, width: 8 }, {
+    rows: 2,
+    cols: 2,
+    scale: 1,
+    rowLabels: ["u3 tree 0.20", "u5 sky 0.05"],
+    colLabels: ["top 1", "top 2"],
+  });
+  assert.equal(strip.width, layout.width);
+  assert.equal(strip.height, layout.height);
+  /** The pixels of cell i. */
+  const cell = (image: typeof strip, i: number) => {
+    const { x, y } = layout.cells[i];
+    return Array.from(
+      { length: 8 },
+      (_, r) => image.data.slice(((y + r) * image.width + x) * 3, ((y + r) * image.width + x + 8) * 3),
+    );
+  };
+  for (const i of [0, 1]) assert.notDeepEqual(cell(strip, i), cell(plain, i)); // row 0: tinted
+  for (const i of [2, 3]) assert.deepEqual(cell(strip, i), cell(plain, i)); // row 1: untouched
+  await assert.rejects(() => topUnitStrips(gen, "layer2", []), /at least one unit/);
+  await gen.dispose();
+});
+
+Deno.test("conceptBoxes: the box holding the most of a concept, per image", () => {
+  const before = tf.memory().numTensors;
+  // Two 8x8 images, concepts [a, b]; b fills rows 4..7, columns 4..7 of image 0 and nothing of image 1.
+  const masks = tf.tidy(() => {
+    const b = tf.buffer([2, 8, 8, 2]);
+    for (let y = 0; y < 8; y++) {
+      for (let x = 0; x < 8; x++) {
+        const inB = y >= 4 && x >= 4;
+        b.set(inB ? 0 : 1, 0, y, x, 0);
+        b.set(inB ? 1 : 0, 0, y, x, 1);
+        b.set(1, 1, y, x, 0);
+      }
+    }
+    return b.toTensor() as tf.Tensor4D;
+  });
+  const boxes = conceptBoxes(masks, 1, { size: 4, stride: 2 });
+  assert.deepEqual(boxes[0], { box: { x0: 4, y0: 4, x1: 8, y1: 8 }, share: 1 });
+  assert.deepEqual(boxes[1], { box: { x0: 0, y0: 0, x1: 4, y1: 4 }, share: 0 }); // ties: top-left
+  assert.equal(conceptBoxes(masks, 1, { size: 2 })[0].box.x0, 4);
+  assert.throws(() => conceptBoxes(masks, 2, { size: 4 }), /Expected an index in \[0, 2\), got 2/);
+  assert.throws(() => conceptBoxes(masks, 0, { size: 9 }), /size ≤ 8/);
+  const flat = tf.zeros([8, 8]) as unknown as tf.Tensor4D;
+  assert.throws(() => conceptBoxes(flat, 0, { size: 2 }), /Expected \[N,H,W,C\]/);
+  tf.dispose([masks, flat]);
+  assert.equal(tf.memory().numTensors, before);
+});
