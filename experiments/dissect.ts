@@ -9,7 +9,7 @@
  * - per layer `<layer>/units.json` (every unit: concept, IoU, threshold, top images), `unit_classes.png/.html`
  *   (interpretable units per concept) and `top_units.png` (top-activating images of the best units of a few
  *   concepts, the thresholded unit overlaid);
- * - `layers.png/.html`: interpretable units per concept across the layers;
+ * - `layers.png/.html`: the layers compared, interpretable units and best IoU per concept;
  * - on `--intervention-layer` (default the first layer): `interventions.json` (removal of `--remove` units,
  *   insertion of `--insert` units on `--insert-on` vs in the sky, ACE-vs-IoU rankings), `remove_trees.png`
  *   (images as more units are ablated, with the measured concept fraction under each), `insert_doors.png` and
@@ -17,6 +17,8 @@
  *   single-unit ACE);
  * - `meta.json` (config, timings, seconds per sample) and `cache/` (tally cache: a re-run with the same weights,
  *   segmenter and samples reuses the dissection).
+ *
+ * `--no-interventions` stops after the dissection. Flags: `--help`.
  *
  * Seeds: the dissection uses latent seeds `0 … samples−1`; the insertion values and the single-unit ACE ranking
  * use the first of those; every removal and insertion is measured on held-out seeds
@@ -31,6 +33,7 @@ import {
   averageCausalEffect,
   boxMask,
   collectConceptMeans,
+  type ConceptActivationMean,
   conceptIndex,
   dissectLayer,
   generateWithIntervention,
@@ -42,17 +45,16 @@ import {
   type SegmentFn,
   toConceptMasks,
   toUnitsJson,
-  type UnitsJson,
 } from "../lib/dissect/mod.ts";
 import { createGenerator, type EngineName } from "../lib/engine/select.ts";
 import { writeJsonAtomic } from "../lib/io/atomic.ts";
-import type { RawImage } from "../lib/io/raw_image.ts";
 import { savePng } from "../lib/io/png.ts";
 import { loadGenerator } from "../lib/models/load.ts";
-import { loadSegmenter, segment } from "../lib/models/segmenter.ts";
+import { disposeSegmenter, loadSegmenter, segment } from "../lib/models/segmenter.ts";
 import { stageIndex } from "../lib/models/stages.ts";
 import { hashKey } from "../lib/stats/tally.ts";
 import { latents } from "../lib/tensor/rng.ts";
+import type { Color } from "../lib/viz/font.ts";
 import { parseConfig } from "../lib/util/config.ts";
 import { RunRecorder } from "../lib/util/meta.ts";
 import { progress } from "../lib/util/progress.ts";
@@ -61,6 +63,7 @@ import {
   conceptBoxes,
   interpretableCounts,
   layerComparisonFigure,
+  outlineBoxes,
   pickTopUnits,
   topUnitStrips,
   unitClassFigure,
@@ -69,7 +72,6 @@ import {
   hasChromium,
   imageGrid,
   lineFigure,
-  maskOverlay,
   type PlotlyFigure,
   saveFigureHtml,
   saveFigurePng,
@@ -77,31 +79,32 @@ import {
 
 const config = parseConfig(
   {
-    model: "data/models/scenes_pggan64.safetensors",
+    model: "data/models/scenes_pggan64.safetensors", // any checkpoint loadGenerator reads (.pth too)
     segmenter: "data/models/scenes_segmenter.safetensors",
     layers: ["layer4", "layer6"],
-    samples: 2000,
-    heldout: 200,
-    heldoutSeedOffset: 1_000_000,
-    interventionLayer: "",
-    remove: "tree",
-    removeUnits: [0, 5, 10, 20],
-    curveUnits: [1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20],
-    aceSamples: 64,
-    aceCandidates: 0,
-    insert: "door",
-    insertUnits: 20,
-    insertOn: "wall",
-    insertBox: 16,
-    minShare: 0.5,
-    meansSamples: 500,
-    show: 8,
-    topImages: 6,
+    samples: 2000, // dissection latents: seeds 0 … samples−1
+    heldout: 200, // held-out latents for every intervention measurement
+    heldoutSeedOffset: 1_000_000, // … seeds heldoutSeedOffset + 0 … heldout−1
+    interventions: true, // false: stop after the dissection
+    interventionLayer: "", // default: the first of --layers
+    remove: "tree", // the concept to remove …
+    removeUnits: [0, 5, 10, 20], // … by ablating this many of its best units by IoU (one grid row each)
+    curveUnits: [1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20], // points of the IoU-vs-ACE ranking curves
+    aceSamples: 64, // dissection seeds for the single-unit ACE ranking (2 runs per unit and sample)
+    aceCandidates: 0, // units ranked by single-unit ACE: 0 = all, n = the n best by IoU
+    insert: "door", // the concept to insert …
+    insertUnits: 20, // … with this many of its best units by IoU …
+    insertOn: "wall", // … in a box where this concept is densest (and, to compare, where the sky is)
+    insertBox: 16, // box side in pixels (a multiple of the layer's cell)
+    minShare: 0.5, // boxes count when at least this share of them is wall (sky)
+    meansSamples: 500, // dissection seeds for the insertion values (presence-weighted mean activations)
+    show: 8, // images per row of the figures
+    topImages: 6, // top-activating images per unit in top_units.png
     batch: 16,
     backend: "wasm",
     engine: "ort",
     out: "results/dissection",
-    figurePng: true,
+    figurePng: true, // also render figures to PNG (needs Chromium)
   },
   Deno.args,
   {
@@ -122,6 +125,12 @@ const outDir = join(config.out, basename(config.model, extname(config.model)));
 const pngFigures = config.figurePng && hasChromium();
 if (config.figurePng && !pngFigures) console.warn("Chromium is missing: figures are written as HTML only");
 
+for (const flag of ["samples", "heldout", "show", "topImages", "batch"] as const) {
+  if (!(Number.isInteger(config[flag]) && config[flag] >= 1)) {
+    const name = flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+    throw new Error(`--${name}: Expected a positive integer, got ${config[flag]}`);
+  }
+}
 const seedRange = (start: number, n: number) => Array.from({ length: n }, (_, i) => start + i);
 const dissectionSeeds = seedRange(0, config.samples);
 const heldoutSeeds = seedRange(config.heldoutSeedOffset, config.heldout);
@@ -136,6 +145,14 @@ if (!config.layers.includes(layer)) {
 }
 const stage = model.stages[stageIndex(model, layer)];
 const cell = model.resolution / stage.size; // image pixels per feature-map cell
+if (!(config.insertBox >= cell && config.insertBox % cell === 0)) {
+  throw new Error(
+    `--insert-box must be a multiple of ${layer}'s cell of ${cell} pixels, got ${config.insertBox}`,
+  );
+}
+const [removeK, insertK, onK, skyK] = [config.remove, config.insert, config.insertOn, "sky"].map((c) =>
+  conceptIndex(concepts, c)
+);
 
 /** Save a figure as HTML and, with Chromium, PNG (`<path>.html`, `<path>.png`). */
 async function saveFigure(path: string, fig: PlotlyFigure): Promise<void> {
@@ -143,52 +160,52 @@ async function saveFigure(path: string, fig: PlotlyFigure): Promise<void> {
   if (pngFigures) await run.time("figure png", () => saveFigurePng(`${path}.png`, fig));
 }
 
-// ---- 1. Dissection of every layer (cached) ----
+const pct = (v: number | null) => (v === null ? "n/a" : `${(100 * v).toFixed(1)}%`);
 
-const segmenterKey = `${basename(config.segmenter)}:${hashKey(await Deno.readFile(config.segmenter))}`;
-const dissections = new Map<string, LayerDissection>();
-const unitsJsons: UnitsJson[] = [];
-for (const name of config.layers) {
-  const result = await run.time(`dissect ${name}`, () =>
-    dissectLayer(gen, segmenter, name, {
-      samples: dissectionSeeds,
-      batch: config.batch,
-      concepts,
-      cache: { dir: join(outDir, "cache"), segmenter: segmenterKey },
-    }));
-  dissections.set(name, result);
-  const units = toUnitsJson(result);
-  unitsJsons.push(units);
-  const dir = join(outDir, name);
-  await writeJsonAtomic(join(dir, "units.json"), units);
-  await saveFigure(join(dir, "unit_classes"), unitClassFigure(units));
-  const strips = await run.time(
-    "top images",
-    async () => topUnitStrips(gen, name, pickTopUnits(units), { images: config.topImages }),
+// ---- Dissection ----
+
+/** Dissect every layer (cached), write its units.json and figures, and the cross-layer figure. */
+async function dissectLayers(): Promise<Map<string, LayerDissection>> {
+  const segmenterKey = `${basename(config.segmenter)}:${hashKey(await Deno.readFile(config.segmenter))}`;
+  const results = new Map<string, LayerDissection>();
+  for (const name of config.layers) {
+    const result = await run.time(`dissect ${name}`, () =>
+      dissectLayer(gen, segmenter, name, {
+        samples: dissectionSeeds,
+        batch: config.batch,
+        concepts,
+        cache: { dir: join(outDir, "cache"), segmenter: segmenterKey },
+      }));
+    results.set(name, result);
+    const units = toUnitsJson(result);
+    const dir = join(outDir, name);
+    await writeJsonAtomic(join(dir, "units.json"), units);
+    await saveFigure(join(dir, "unit_classes"), unitClassFigure(units));
+    const strips = await run.time(
+      "top images",
+      () => topUnitStrips(gen, name, pickTopUnits(units), { images: config.topImages }),
+    );
+    await savePng(join(dir, "top_units.png"), strips);
+  }
+  await saveFigure(
+    join(outDir, "layers"),
+    layerComparisonFigure([...results.values()].map((r) => toUnitsJson(r))),
   );
-  await savePng(join(dir, "top_units.png"), strips);
+  return results;
 }
-await saveFigure(join(outDir, "layers"), layerComparisonFigure(unitsJsons));
 
-// ---- 2. Interventions on one layer, measured on held-out samples ----
-
-/** Units of the intervention layer, best IoU with `concept` first. */
-function unitsByIoU(concept: number): number[] {
-  const iou = dissections.get(layer)!.counts.iou(); // [U·K]
-  const units = Array.from({ length: stage.channels }, (_, u) => u);
-  return units.sort((a, b) => iou[b * K + concept] - iou[a * K + concept] || a - b);
-}
+// ---- Measurements on held-out samples ----
 
 /** Held-out images segmented: labels `[N·H·W]` (row-major per image) and the first `config.show` images. */
 interface Segmented {
   labels: Int32Array;
-  pixels: number;
+  /** `[S, H, W, 3]`; whoever holds the record disposes it. */
   shown: tf.Tensor4D;
 }
 
 /**
- * Generate the held-out images (under `intervention`, with `regions` `[N, h, w]` per image when given), segment
- * them, and keep the labels; the caller disposes `shown`.
+ * Generate the held-out images (under `intervention`, with `regions` `[N, h, w]`, one per image, when given)
+ * and segment them.
  */
 async function segmentHeldout(
   what: string,
@@ -203,9 +220,13 @@ async function segmentHeldout(
   for (let start = 0; start < n; start += config.batch) {
     const seeds = heldoutSeeds.slice(start, start + config.batch);
     const region = regions && tf.slice(regions, [start, 0, 0], [seeds.length, -1, -1]);
-    const images = intervention
-      ? await generateWithIntervention(gen, seeds, { ...intervention, region })
-      : await plainImages(seeds);
+    let images: tf.Tensor4D;
+    if (intervention) {
+      images = await generateWithIntervention(gen, seeds, { ...intervention, region });
+    } else {
+      const z = latents(seeds, model.zDim);
+      images = (await gen.run(z, { clamp: true }).finally(() => z.dispose())).output;
+    }
     const ids = segment(segmenterModel, images); // [n, H, W]
     labels.set(await ids.data() as Int32Array, start * pixels);
     if (start < config.show) shown.push(tf.slice(images, 0, Math.min(seeds.length, config.show - start)));
@@ -215,23 +236,17 @@ async function segmentHeldout(
   bar.done();
   const all = tf.concat(shown);
   tf.dispose(shown);
-  return { labels, pixels, shown: all };
+  return { labels, shown: all };
 }
 
-async function plainImages(seeds: number[]): Promise<tf.Tensor4D> {
-  const z = latents(seeds, model.zDim);
-  const { output } = await gen.run(z, { clamp: true }).finally(() => z.dispose());
-  return output;
-}
-
-/** Per image, the fraction of each concept's pixels (inside `boxes[i]` when given): `[N][K]`. */
+/** Per held-out image, the fraction of each concept's pixels (inside `boxes[i]` when given): `[N][K]`. */
 function fractions(seg: Segmented, boxes?: ConceptBox[]): number[][] {
   const size = model.resolution;
   return heldoutSeeds.map((_, i) => {
     const counts = new Array(K).fill(0);
     const b = boxes?.[i].box ?? { x0: 0, y0: 0, x1: size, y1: size };
     for (let y = b.y0; y < b.y1; y++) {
-      for (let x = b.x0; x < b.x1; x++) counts[seg.labels[i * seg.pixels + y * size + x]]++;
+      for (let x = b.x0; x < b.x1; x++) counts[seg.labels[(i * size + y) * size + x]]++;
     }
     return counts.map((c) => c / ((b.x1 - b.x0) * (b.y1 - b.y0)));
   });
@@ -244,255 +259,288 @@ function meanOf(rows: number[][], k: number, keep: (i: number) => boolean = () =
 }
 
 /** Mean fraction of every concept but `skip`, by name. */
-function otherConcepts(rows: number[][], skip: number): Record<string, number> {
-  return Object.fromEntries(concepts.flatMap((name, k) => (k === skip ? [] : [[name, meanOf(rows, k)!]])));
+function otherConcepts(rows: number[][], skip: number): Record<string, number | null> {
+  return Object.fromEntries(concepts.flatMap((name, k) => (k === skip ? [] : [[name, meanOf(rows, k)]])));
 }
 
-const pct = (v: number | null) => (v === null ? "n/a" : `${(100 * v).toFixed(1)}%`);
+// ---- Interventions ----
 
-/** Insertion values of `concept` for every unit: presence-weighted means, else (concept never seen) the sketch's q99. */
-function valuesFor(concept: number, means: Awaited<ReturnType<typeof collectConceptMeans>>) {
+/** Units of the intervention layer, best IoU with `concept` first. */
+function unitsByIoU(dissection: LayerDissection, concept: number): number[] {
+  const iou = dissection.counts.iou(); // [U·K]
+  const units = Array.from({ length: stage.channels }, (_, u) => u);
+  return units.sort((a, b) => iou[b * K + concept] - iou[a * K + concept] || a - b);
+}
+
+/** Insertion values of `concept` for every unit: presence-weighted means, else (never seen) the units' q99. */
+function insertionValuesOf(concept: number, dissection: LayerDissection, means: ConceptActivationMean) {
   if (means.presence(concept) > 0) return { values: means.mean(concept), kind: "presence-weighted mean" };
   console.warn(`${concepts[concept]} never appears in the images: inserting the units' 99th percentiles`);
-  return { values: insertionValues({ sketch: dissections.get(layer)!.sketch }), kind: "99th percentile" };
+  return { values: insertionValues({ sketch: dissection.sketch }), kind: "99th percentile" };
 }
 
-const removeK = conceptIndex(concepts, config.remove);
-const insertK = conceptIndex(concepts, config.insert);
-const onK = conceptIndex(concepts, config.insertOn);
-const skyK = conceptIndex(concepts, "sky");
-const removeRanking = unitsByIoU(removeK);
-const means = await run.time("insertion values", () =>
-  collectConceptMeans(gen, segmenter, layer, {
-    samples: dissectionSeeds.slice(0, config.meansSamples),
-    batch: config.batch,
-    concepts: K,
-  }));
-
-// 2a. Removal: ablate the units with the best IoU for the concept, more and more of them.
-const removal = [];
-const removalImages: tf.Tensor4D[] = [];
-let original: Segmented | undefined;
-for (const count of config.removeUnits) {
-  const units = removeRanking.slice(0, count);
-  const seg = await run.time("removal", () =>
-    segmentHeldout(
-      `ablate ${count} ${config.remove} units`,
-      count > 0 ? { layer, units, mode: "ablate" } : undefined,
-    ));
-  removal.push({ count, units, seg, rows: fractions(seg) });
-  removalImages.push(seg.shown);
-  if (count === 0) original = seg;
-}
-original ??= await segmentHeldout("original");
-const before = fractions(original);
-const most = removal.reduce((a, b) => (b.count > a.count ? b : a));
-/** Share of the pixels not of the removed concept before that change label after the largest ablation. */
-let changed = 0;
-let outside = 0;
-for (let p = 0; p < original.labels.length; p++) {
-  if (original.labels[p] === removeK) continue;
-  outside++;
-  if (most.seg.labels[p] !== original.labels[p]) changed++;
-}
-const removeValues = valuesFor(removeK, means);
-const setAce = await run.time("ACE of the removed set", () =>
-  averageCausalEffect(gen, segmenter, {
-    layer,
-    units: most.units,
-    concept: removeK,
-    concepts,
-    values: removeValues.values,
-    samples: heldoutSeeds,
-    batch: config.batch,
-  }));
-
-const shownCount = removal[0].seg.shown.shape[0];
-const removalGrid = imageGrid(tf.concat(removalImages), {
-  rows: removal.length,
-  cols: shownCount,
-  rowLabels: removal.map((r) => (r.count ? `-${r.count} units` : "original")),
-  colLabels: heldoutSeeds.slice(0, shownCount).map((s) => `${s}`),
-  captions: removal.flatMap((r) =>
-    r.rows.slice(0, shownCount).map((f) => `${config.remove} ${pct(f[removeK])}`)
-  ),
-  scale: 2,
-});
-tf.dispose(removalImages.filter((t) => t !== original!.shown));
-await savePng(join(outDir, `remove_${config.remove}s.png`), removalGrid);
-
-// 2b. Ranking by IoU vs by single-unit ACE: concept pixels removed as the top units are ablated.
-const candidates = config.aceCandidates > 0 ? removeRanking.slice(0, config.aceCandidates) : undefined;
-const aceRanking = await run.time("single-unit ACE", () =>
-  rankUnitsByAce(gen, segmenter, {
-    layer,
-    concept: removeK,
-    concepts,
-    values: removeValues.values,
-    units: candidates,
-    samples: dissectionSeeds.slice(0, config.aceSamples),
-    batch: config.batch,
-  }));
-const rankings = { iou: removeRanking, ace: aceRanking.map((r) => r.units[0]) };
-const curveCounts = config.curveUnits.filter((k) => k >= 1 && k <= rankings.ace.length);
-const curves: Record<string, number[]> = { iou: [], ace: [] };
-for (const [name, ranking] of Object.entries(rankings)) {
-  for (const count of curveCounts) {
+/**
+ * Removal: ablate more and more of the concept's best units by IoU (`--remove-units`), draw the images with the
+ * measured fraction under each, and measure the ACE of the largest set. Returns the unedited held-out images'
+ * segmentation (its `shown` images are the caller's) and the results.
+ */
+async function measureRemoval(ranking: number[], values: ArrayLike<number>) {
+  const steps: { count: number; units: number[]; seg: Segmented; rows: number[][] }[] = [];
+  for (const count of config.removeUnits) {
     const units = ranking.slice(0, count);
     const seg = await run.time(
-      "ranking curves",
-      () => segmentHeldout(`${name} top ${count}`, { layer, units, mode: "ablate" }),
+      "removal",
+      () =>
+        segmentHeldout(
+          count ? `ablate ${count} ${config.remove} units` : "original",
+          count ? { layer, units, mode: "ablate" } : undefined,
+        ),
     );
-    curves[name].push(meanOf(before, removeK)! - meanOf(fractions(seg), removeK)!);
-    seg.shown.dispose();
+    steps.push({ count, units, seg, rows: fractions(seg) });
   }
-}
-await saveFigure(
-  join(outDir, "ace_vs_iou"),
-  lineFigure([
-    { name: "ranked by IoU", x: curveCounts, y: curves.iou, mode: "lines+markers" },
-    { name: "ranked by single-unit ACE", x: curveCounts, y: curves.ace, mode: "lines+markers" },
-  ], {
-    title: `${layer}: ${config.remove} pixels removed (held-out) vs units ablated`,
-    xTitle: "units ablated",
-    yTitle: `fraction of ${config.remove} pixels removed`,
-  }),
-);
-
-// 2c. Insertion: force the concept's best units on in a box on `insertOn` vs in the sky.
-const insertRanking = unitsByIoU(insertK).slice(0, config.insertUnits);
-const insertValues = valuesFor(insertK, means);
-const originalMasks = tf.tidy(() =>
-  toConceptMasks(tf.tensor3d(original.labels, [heldoutSeeds.length, model.resolution, model.resolution]), K)
-);
-const boxSize = config.insertBox;
-const places = {
-  [`on_${config.insertOn === "wall" ? "building" : config.insertOn}`]: conceptBoxes(originalMasks, onK, {
-    size: boxSize,
-    stride: cell,
-  }),
-  in_sky: conceptBoxes(originalMasks, skyK, { size: boxSize, stride: cell }),
-};
-originalMasks.dispose();
-const insertion: Record<string, unknown> = {
-  layer,
-  units: insertRanking,
-  values: insertValues.kind,
-  box: boxSize,
-  min_share: config.minShare,
-};
-const insertionRows: { label: string; images: tf.Tensor4D; captions: string[]; boxes: ConceptBox[] }[] = [];
-for (const [place, boxes] of Object.entries(places)) {
-  const regions = tf.tidy(() =>
-    tf.stack(boxes.map((b) => boxMask(b.box, { image: model.resolution, layer: stage.size }))) as tf.Tensor3D
-  ); // [N, h, w]
-  const seg = await run.time("insertion", () =>
-    segmentHeldout(
-      `insert ${config.insert} ${place}`,
-      { layer, units: insertRanking, mode: "insert", values: insertValues.values },
-      regions,
-    ));
-  regions.dispose();
-  const [inBefore, inAfter] = [fractions(original, boxes), fractions(seg, boxes)];
-  const keep = (i: number) => boxes[i].share >= config.minShare;
-  const added = inAfter.map((row, i) => [row[insertK] - inBefore[i][insertK]]);
-  insertion[place] = meanOf(added, 0, keep);
-  insertion[`${place}_detail`] = {
-    samples: heldoutSeeds.filter((_, i) => keep(i)).length,
-    before: meanOf(inBefore, insertK, keep),
-    after: meanOf(inAfter, insertK, keep),
-  };
-  insertionRows.push({
-    label: place.replace("_", " "),
-    images: seg.shown,
-    captions: inAfter.slice(0, shownCount).map((r) => `${config.insert} ${pct(r[insertK])}`),
-    boxes,
+  const original = steps.find((s) => s.count === 0)?.seg ?? await segmentHeldout("original");
+  const before = fractions(original);
+  const most = steps.reduce((a, b) => (b.count > a.count ? b : a));
+  // Pixels not of the concept before that change label after the largest ablation: what else changed.
+  let changed = 0;
+  let outside = 0;
+  original.labels.forEach((label, p) => {
+    if (label === removeK) return;
+    outside++;
+    if (most.seg.labels[p] !== label) changed++;
   });
-}
+  const ace = await run.time("ACE of the removed set", () =>
+    averageCausalEffect(gen, segmenter, {
+      layer,
+      units: most.units,
+      concept: removeK,
+      concepts,
+      values,
+      samples: heldoutSeeds,
+      batch: config.batch,
+    }));
 
-/** An image with each box outlined (no tint), in its colour. */
-function outlined(image: tf.Tensor3D | RawImage, boxes: [ConceptBox, [number, number, number]][]): RawImage {
-  let out: tf.Tensor3D | RawImage = image;
-  for (const [{ box }, color] of boxes) {
-    const mask = boxMask(box, { image: model.resolution, layer: model.resolution }); // [H, W]
-    out = maskOverlay(out, mask, { alpha: 0, color });
-    mask.dispose();
-  }
-  return out as RawImage;
-}
-const colors: [number, number, number][] = [[255, 0, 255], [0, 255, 255]];
-const frames = tf.unstack(original.shown) as tf.Tensor3D[];
-const cells = frames.map((f, i) => outlined(f, insertionRows.map((r, j) => [r.boxes[i], colors[j]])));
-for (const [j, row] of insertionRows.entries()) {
-  const edited = tf.unstack(row.images) as tf.Tensor3D[];
-  cells.push(...edited.map((f, i) => outlined(f, [[row.boxes[i], colors[j]]])));
-  tf.dispose([...edited, row.images]);
-}
-tf.dispose([...frames, original.shown]);
-await savePng(
-  join(outDir, `insert_${config.insert}s.png`),
-  imageGrid(cells, {
-    rows: 1 + insertionRows.length,
-    cols: shownCount,
-    rowLabels: ["original", ...insertionRows.map((r) => r.label)],
-    captions: [
-      ...heldoutSeeds.slice(0, shownCount).map((s) => `seed ${s}`),
-      ...insertionRows.flatMap((r) => r.captions),
-    ],
+  const cols = original.shown.shape[0];
+  const shown = tf.concat(steps.map((s) => s.seg.shown)); // [steps·cols, H, W, 3]
+  const grid = imageGrid(shown, {
+    rows: steps.length,
+    cols,
+    rowLabels: steps.map((s) => (s.count ? `-${s.count} units` : "original")),
+    colLabels: heldoutSeeds.slice(0, cols).map((s) => `seed ${s}`),
+    captions: steps.flatMap((s) => s.rows.slice(0, cols).map((f) => `${config.remove} ${pct(f[removeK])}`)),
     scale: 2,
-  }),
-);
+  });
+  await savePng(join(outDir, `remove_${config.remove}s.png`), grid);
+  tf.dispose([shown, ...steps.map((s) => s.seg.shown).filter((t) => t !== original.shown)]);
+  return {
+    original,
+    result: {
+      layer,
+      units: most.count,
+      unit_ids: most.units,
+      samples: heldoutSeeds.length,
+      before: meanOf(before, removeK),
+      after: meanOf(most.rows, removeK),
+      others_before: otherConcepts(before, removeK),
+      others_after: otherConcepts(most.rows, removeK),
+      others_relabelled: outside ? changed / outside : null,
+      by_units: steps.map((s) => ({ units: s.count, fraction: meanOf(s.rows, removeK) })),
+      ace: {
+        samples: ace.samples,
+        base: ace.base,
+        ablated: ace.ablated,
+        inserted: ace.inserted,
+        ace: ace.ace,
+        std_err: ace.aceStdErr,
+      },
+    },
+  };
+}
 
-// ---- 3. Results ----
-
-const removed = {
-  layer,
-  units: most.count,
-  unit_ids: most.units,
-  samples: heldoutSeeds.length,
-  before: meanOf(before, removeK),
-  after: meanOf(most.rows, removeK),
-  others_before: otherConcepts(before, removeK),
-  others_after: otherConcepts(most.rows, removeK),
-  others_relabelled: outside ? changed / outside : null,
-  by_units: removal.map((r) => ({ units: r.count, fraction: meanOf(r.rows, removeK) })),
-  ace: { ...setAce, insertion_values: removeValues.kind },
-};
-const interventions = {
-  model: config.model,
-  heldout_seeds: [heldoutSeeds[0], heldoutSeeds.at(-1)],
-  removal: { [config.remove]: removed },
-  insertion: { [config.insert]: insertion },
-  ace_vs_iou: {
+/**
+ * Units ranked by IoU vs by single-unit ACE (on the first `--ace-samples` dissection seeds): the concept's pixels
+ * removed on the held-out images as the top `--curve-units` of each ranking are ablated.
+ */
+async function rankingCurves(byIoU: number[], values: ArrayLike<number>, original: Segmented) {
+  const aceRanking = await run.time("single-unit ACE", () =>
+    rankUnitsByAce(gen, segmenter, {
+      layer,
+      concept: removeK,
+      concepts,
+      values,
+      units: config.aceCandidates > 0 ? byIoU.slice(0, config.aceCandidates) : undefined,
+      samples: dissectionSeeds.slice(0, config.aceSamples),
+      batch: config.batch,
+    }));
+  const rankings = { iou: byIoU, ace: aceRanking.map((r) => r.units[0]) };
+  const counts = config.curveUnits.filter((k) => k >= 1 && k <= rankings.ace.length);
+  const before = meanOf(fractions(original), removeK)!;
+  const removed: Record<string, number[]> = { iou: [], ace: [] };
+  for (const [name, ranking] of Object.entries(rankings)) {
+    for (const count of counts) {
+      const units = ranking.slice(0, count);
+      const seg = await run.time(
+        "ranking curves",
+        () => segmentHeldout(`${name} top ${count}`, { layer, units, mode: "ablate" }),
+      );
+      removed[name].push(before - meanOf(fractions(seg), removeK)!);
+      seg.shown.dispose();
+    }
+  }
+  await saveFigure(
+    join(outDir, "ace_vs_iou"),
+    lineFigure([
+      { name: "ranked by IoU", x: counts, y: removed.iou, mode: "lines+markers" },
+      { name: "ranked by single-unit ACE", x: counts, y: removed.ace, mode: "lines+markers" },
+    ], {
+      title: `${layer}: ${config.remove} pixels removed on held-out samples vs units ablated`,
+      xTitle: "units ablated",
+      yTitle: `fraction of the image no longer ${config.remove}`,
+    }),
+  );
+  return {
     concept: config.remove,
     ace_samples: Math.min(config.aceSamples, config.samples),
-    units: curveCounts,
-    removed_by_iou_ranking: curves.iou,
-    removed_by_ace_ranking: curves.ace,
+    units: counts,
+    removed_by_iou_ranking: removed.iou,
+    removed_by_ace_ranking: removed.ace,
     iou_ranking: rankings.iou.slice(0, 20),
     ace_ranking: aceRanking.slice(0, 20).map((r) => ({ unit: r.units[0], ace: r.ace, std_err: r.aceStdErr })),
-  },
-};
-await writeJsonAtomic(join(outDir, "interventions.json"), interventions);
+  };
+}
 
-const layerSummary = Object.fromEntries(unitsJsons.map((u) => {
-  const counts = interpretableCounts(u);
-  return [u.layer, Object.fromEntries(u.concepts.map((c, k) => [c, counts[k]]).filter(([, n]) => n))];
-}));
+/**
+ * Insertion: force the concept's best units (by IoU) on inside one box per image, where `--insert-on` is densest
+ * (a building's wall) vs where the sky is; measure the concept's share of the box before and after, over the
+ * images whose box is at least `--min-share` wall (resp. sky). Draws the images with the boxes. `added`: per
+ * place, the mean share added (null when no image qualifies).
+ */
+async function measureInsertion(
+  ranking: number[],
+  values: { values: ArrayLike<number>; kind: string },
+  original: Segmented,
+) {
+  const units = ranking.slice(0, config.insertUnits);
+  const masks = tf.tidy(() =>
+    toConceptMasks(tf.tensor3d(original.labels, [heldoutSeeds.length, model.resolution, model.resolution]), K)
+  ); // [N, H, W, K]
+  const onName = config.insertOn === "wall" ? "on_building" : `on_${config.insertOn}`;
+  const places: [string, ConceptBox[], Color][] = [
+    [onName, conceptBoxes(masks, onK, { size: config.insertBox, stride: cell }), [255, 0, 255]],
+    ["in_sky", conceptBoxes(masks, skyK, { size: config.insertBox, stride: cell }), [0, 255, 255]],
+  ];
+  masks.dispose();
+  const added: Record<string, number | null> = {};
+  const detail: Record<string, unknown> = {};
+  const cols = original.shown.shape[0];
+  const originals = tf.unstack(original.shown) as tf.Tensor3D[];
+  const cells = originals.map((f, i) =>
+    outlineBoxes(f, places.map(([, boxes, color]) => ({ box: boxes[i].box, color })))
+  );
+  const captions = heldoutSeeds.slice(0, cols).map((s) => `seed ${s}`);
+  tf.dispose(originals);
+  for (const [place, boxes, color] of places) {
+    const regions = tf.tidy(() =>
+      tf.stack(boxes.map((b) => boxMask(b.box, { image: model.resolution, layer: stage.size })))
+    ) as tf.Tensor3D; // [N, h, w]
+    const seg = await run.time(
+      "insertion",
+      () =>
+        segmentHeldout(`insert ${config.insert} ${place}`, {
+          layer,
+          units,
+          mode: "insert",
+          values: values.values,
+        }, regions),
+    );
+    regions.dispose();
+    const [inBefore, inAfter] = [fractions(original, boxes), fractions(seg, boxes)];
+    const keep = (i: number) => boxes[i].share >= config.minShare;
+    added[place] = meanOf(inAfter.map((row, i) => [row[insertK] - inBefore[i][insertK]]), 0, keep);
+    detail[place] = {
+      samples: heldoutSeeds.filter((_, i) => keep(i)).length,
+      before: meanOf(inBefore, insertK, keep),
+      after: meanOf(inAfter, insertK, keep),
+    };
+    const edited = tf.unstack(seg.shown) as tf.Tensor3D[];
+    cells.push(...edited.map((f, i) => outlineBoxes(f, [{ box: boxes[i].box, color }])));
+    captions.push(...inAfter.slice(0, cols).map((r) => `${config.insert} ${pct(r[insertK])}`));
+    tf.dispose([...edited, seg.shown]);
+  }
+  await savePng(
+    join(outDir, `insert_${config.insert}s.png`),
+    imageGrid(cells, {
+      rows: 1 + places.length,
+      cols,
+      rowLabels: ["original", ...places.map(([place]) => place.replace("_", " "))],
+      captions,
+      scale: 2,
+    }),
+  );
+  return {
+    added,
+    result: {
+      layer,
+      units,
+      values: values.kind,
+      box: config.insertBox,
+      min_share: config.minShare,
+      ...added,
+      detail,
+    },
+  };
+}
+
+// ---- Main ----
+
+const dissections = await dissectLayers();
+const summary: Record<string, unknown> = {
+  out: outDir,
+  interpretable_units: Object.fromEntries([...dissections.values()].map((d) => {
+    const units = toUnitsJson(d);
+    const counts = interpretableCounts(units);
+    return [d.layer, Object.fromEntries(units.concepts.map((c, k) => [c, counts[k]]).filter(([, n]) => n))];
+  })),
+};
+if (config.interventions) {
+  const dissection = dissections.get(layer)!;
+  const means = await run.time("insertion values", () =>
+    collectConceptMeans(gen, segmenter, layer, {
+      samples: dissectionSeeds.slice(0, config.meansSamples),
+      batch: config.batch,
+      concepts: K,
+    }));
+  const removeValues = insertionValuesOf(removeK, dissection, means);
+  const removeRanking = unitsByIoU(dissection, removeK);
+  const { original, result: removal } = await measureRemoval(removeRanking, removeValues.values);
+  const curves = await rankingCurves(removeRanking, removeValues.values, original);
+  const { added, result: insertion } = await measureInsertion(
+    unitsByIoU(dissection, insertK),
+    insertionValuesOf(insertK, dissection, means),
+    original,
+  );
+  original.shown.dispose();
+  await writeJsonAtomic(join(outDir, "interventions.json"), {
+    model: config.model,
+    heldout_seeds: [heldoutSeeds[0], heldoutSeeds.at(-1)],
+    removal: { [config.remove]: { ...removal, insertion_values: removeValues.kind } },
+    insertion: { [config.insert]: insertion },
+    ace_vs_iou: curves,
+  });
+  summary.removal = {
+    [config.remove]: { units: removal.units, before: removal.before, after: removal.after },
+  };
+  summary.insertion = { [config.insert]: added };
+}
+await gen.dispose();
+disposeSegmenter(segmenterModel);
 const perSample = Object.fromEntries(
   config.layers.map((name) => [`dissect ${name}`, run.timings[`dissect ${name}`] / config.samples]),
 );
 await run.write(outDir, {
   engine: gen.engine,
-  interpretable_units: layerSummary,
+  interpretable_units: summary.interpretable_units,
   seconds_per_sample: perSample,
-  note: "dissection timings are ~0 when the tally cache already held the result",
+  note: "a dissection's time is ~0 when the tally cache (cache/) already held it",
 });
-await gen.dispose();
-console.log(JSON.stringify({
-  out: outDir,
-  interpretable_units: layerSummary,
-  removal: { [config.remove]: { units: removed.units, before: removed.before, after: removed.after } },
-  insertion: { [config.insert]: Object.fromEntries(Object.keys(places).map((p) => [p, insertion[p]])) },
-  seconds: run.meta().seconds,
-}));
+console.log(JSON.stringify({ ...summary, seconds: run.meta().seconds }));

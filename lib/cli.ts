@@ -3,10 +3,11 @@
  *
  *     deno task generate --checkpoint g.pth --seeds 0-15 [--trace layer4,layer6] --out grid.png|out.safetensors
  *     deno task convert in.pth out.safetensors
+ *     deno task dissect --checkpoint g.safetensors --segmenter s.safetensors --layer layer4 [--samples 1000]
  *
  * @module
  */
-import { basename, extname } from "node:path";
+import { basename, extname, join } from "node:path";
 import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs-core";
 import { type BackendName, initBackend } from "./backend/backend.ts";
@@ -29,6 +30,13 @@ import { loadFidInception } from "./metrics/inception.ts";
 import { featuresOfInput, type InputOptions, momentsOfInput } from "./metrics/inputs.ts";
 import { percentile, precisionRecall } from "./metrics/prdc.ts";
 import { loadVgg16 } from "./metrics/vgg.ts";
+import { SCENE_CLASSES } from "./data/scene_classes.ts";
+import { dissectLayer, type ThresholdMethod, toUnitsJson } from "./dissect/unit_iou.ts";
+import { disposeSegmenter, loadSegmenter, segment } from "./models/segmenter.ts";
+import { hashKey } from "./stats/tally.ts";
+import { interpretableCounts, unitClassFigure } from "./viz/dissection.ts";
+import { saveFigureHtml } from "./viz/plotly.ts";
+import { hasChromium, saveFigurePng } from "./viz/plotly_png.ts";
 
 const USAGE = `usage:
   ganatomy generate --checkpoint <file.pth|file.safetensors> (--z <z.safetensors> | --seeds 0-15)
@@ -325,7 +333,76 @@ export async function prdc(args: string[]): Promise<void> {
   }));
 }
 
-const COMMANDS: Record<string, (args: string[]) => Promise<void>> = { generate, convert, fid, prdc };
+/**
+ * `dissect`: GAN Dissection of one layer, unit–concept IoU over `--samples` latent seeds (0 … N−1); writes
+ * `units.json` and the unit-class distribution (`unit_classes.html`, and `.png` where Chromium is installed).
+ */
+export async function dissect(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      checkpoint: { type: "string" },
+      segmenter: { type: "string" },
+      layer: { type: "string" },
+      samples: { type: "string", default: "1000" },
+      threshold: { type: "string", default: "quantile" },
+      batch: { type: "string", default: "16" },
+      cache: { type: "string" },
+      out: { type: "string" },
+      engine: { type: "string" },
+      backend: { type: "string" },
+    },
+  });
+  const { checkpoint, layer } = values;
+  if (!checkpoint || !values.segmenter || !layer) {
+    throw new UsageError("dissect needs --checkpoint, --segmenter and --layer");
+  }
+  const samples = positiveInteger(values.samples, "--samples");
+  const batch = positiveInteger(values.batch, "--batch");
+  if (values.threshold !== "quantile" && values.threshold !== "iqr") {
+    throw new UsageError(`--threshold must be quantile or iqr, got "${values.threshold}"`);
+  }
+  if (values.engine !== undefined && values.engine !== "ort" && values.engine !== "tfjs") {
+    throw new UsageError(`--engine must be ort or tfjs, got "${values.engine}"`);
+  }
+  await initBackend({ backend: values.backend as BackendName | undefined });
+  const model = await loadGenerator(checkpoint);
+  stageIndex(model, layer);
+  const seg = await loadSegmenter(values.segmenter);
+  const classes = seg.config.classes;
+  const concepts = classes === SCENE_CLASSES.length
+    ? SCENE_CLASSES.map((c) => c.name)
+    : Array.from({ length: classes }, (_, k) => `class${k}`);
+  const segmenterKey = `${basename(values.segmenter)}:${hashKey(await Deno.readFile(values.segmenter))}`;
+  const gen = await createGenerator(model, { engine: values.engine as EngineName | undefined });
+  const result = await dissectLayer(gen, (images) => segment(seg, images), layer, {
+    samples,
+    batch,
+    concepts,
+    threshold: values.threshold as ThresholdMethod,
+    cache: values.cache ? { dir: values.cache, segmenter: segmenterKey } : undefined,
+  }).finally(async () => {
+    await gen.dispose();
+    disposeSegmenter(seg);
+  });
+  const out = values.out ?? join("results/dissection", basename(checkpoint, extname(checkpoint)), layer);
+  const units = toUnitsJson(result);
+  await writeJsonAtomic(join(out, "units.json"), units);
+  const figure = unitClassFigure(units);
+  await saveFigureHtml(join(out, "unit_classes.html"), figure);
+  if (hasChromium()) await saveFigurePng(join(out, "unit_classes.png"), figure);
+  const counts = interpretableCounts(units);
+  console.log(JSON.stringify({
+    out,
+    layer,
+    samples,
+    units: units.units.length,
+    interpretable: Object.fromEntries(concepts.map((c, k) => [c, counts[k]]).filter(([, n]) => n)),
+    engine: gen.engine,
+  }));
+}
+
+const COMMANDS: Record<string, (args: string[]) => Promise<void>> = { generate, convert, fid, prdc, dissect };
 
 if (import.meta.main) {
   const [command, ...rest] = Deno.args;

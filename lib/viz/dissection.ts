@@ -1,7 +1,8 @@
 /**
  * Figures of GAN Dissection: how many interpretable units each concept has in a layer (a plotly bar chart, one
- * colour per scene class), the same across layers, strips of the images where chosen units fire most with the
- * thresholded unit overlaid, and the boxes where a concept is densest (to place an insertion and draw it).
+ * colour per scene class), the same and the best IoU per concept across layers, strips of the images where chosen units fire most with the
+ * thresholded unit overlaid, and the boxes where a concept is densest (to place an insertion) with a way to
+ * draw them.
  *
  * The figures read a layer's `units.json` ({@link UnitsJson}, from `toUnitsJson` or the file), so they can be
  * redrawn from saved results.
@@ -33,13 +34,20 @@ import { SCENE_CLASSES } from "../data/scene_classes.ts";
 import type { PixelBox } from "../dissect/interventions.ts";
 import { unitMasks, type UnitRecord, type UnitsJson } from "../dissect/unit_iou.ts";
 import type { GeneratorRunner } from "../engine/select.ts";
-import type { RawImage } from "../io/raw_image.ts";
+import { stageIndex } from "../models/stages.ts";
+import { convertChannels, type RawImage, toRawImage, type ValueRange } from "../io/raw_image.ts";
 import { latents } from "../tensor/rng.ts";
 import { assertImageBatch } from "../tensor/shape.ts";
 import type { Color } from "./font.ts";
 import { imageGrid } from "./grid.ts";
 import { maskOverlay } from "./heatmap.ts";
-import { barFigure, type FigureOptions, type PlotlyFigure } from "./plotly.ts";
+import {
+  barFigure,
+  type FigureOptions,
+  type PlotlyFigure,
+  type PlotlyLayout,
+  type PlotlyTrace,
+} from "./plotly.ts";
 
 /** The display colour of a scene class as a CSS colour, or undefined for other concept names. */
 function conceptColor(name: string): string | undefined {
@@ -80,14 +88,30 @@ export function unitClassFigure(units: UnitsJson, options: FigureOptions = {}): 
     ...options,
   });
   fig.data[0].marker = { color: names.map((n) => conceptColor(n) ?? "rgb(99, 110, 250)") };
+  (fig.layout.yaxis as Record<string, unknown>).rangemode = "nonnegative";
   return fig;
 }
 
+/** Per concept (in `units.concepts` order), the highest IoU of a unit labelled with it; 0 when none is. */
+export function bestIouByConcept(units: UnitsJson): number[] {
+  const best = units.concepts.map(() => 0);
+  for (const u of units.units) {
+    const k = units.concepts.indexOf(u.concept);
+    if (k >= 0) best[k] = Math.max(best[k], u.iou);
+  }
+  return best;
+}
+
+/** plotly's default trace colours, so that a layer has the same colour in both panels. */
+const LAYER_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"];
+
 /**
- * Interpretable units per concept across layers: grouped bars, one group per concept (concepts with no
- * interpretable unit in any layer are left out), one bar per layer.
+ * Layers compared concept by concept, in two panels of grouped bars (one bar per layer): the number of
+ * interpretable units (top), and the highest IoU of a unit labelled with the concept, with the interpretability
+ * threshold as a dashed line (bottom; it still tells layers apart when no unit passes the threshold).
  *
  * @param layers The `units.json` of each layer, in the order to draw them; they must share their concepts.
+ * @param options Title and size; default title "Layers compared by concept", height 650.
  */
 export function layerComparisonFigure(
   layers: readonly UnitsJson[],
@@ -100,22 +124,36 @@ export function layerComparisonFigure(
       throw new Error(`layerComparisonFigure: ${l.layer} has concepts [${l.concepts}], not [${concepts}]`);
     }
   }
-  const counts = layers.map(interpretableCounts);
-  const shown = concepts.map((_, k) => k).filter((k) => counts.some((c) => c[k] > 0));
-  const keep = shown.length ? shown : concepts.map((_, k) => k);
-  return barFigure(
-    keep.map((k) => concepts[k]),
-    layers.map((l, i) => ({
-      name: `${l.layer} (${l.units.length} units)`,
-      values: keep.map((k) => counts[i][k]),
-    })),
-    {
-      title: "Interpretable units per concept and layer",
-      xTitle: "concept",
-      yTitle: "interpretable units",
-      ...options,
-    },
-  );
+  const data: PlotlyTrace[] = layers.flatMap((l, i) => {
+    const common = { type: "bar", x: concepts, legendgroup: l.layer, marker: { color: LAYER_COLORS[i % 8] } };
+    return [
+      { ...common, name: `${l.layer} (${l.units.length} units)`, y: interpretableCounts(l) },
+      { ...common, name: l.layer, y: bestIouByConcept(l), xaxis: "x2", yaxis: "y2", showlegend: false },
+    ];
+  });
+  const threshold = layers[0].iou_threshold;
+  const layout: PlotlyLayout = {
+    title: { text: options.title ?? "Layers compared by concept" },
+    height: options.height ?? 650,
+    barmode: "group",
+    margin: { l: 70, r: 20, t: 60, b: 60 },
+    xaxis: { anchor: "y" },
+    yaxis: { domain: [0.56, 1], rangemode: "nonnegative", title: { text: "interpretable units" } },
+    xaxis2: { anchor: "y2", title: { text: options.xTitle ?? "concept" } },
+    yaxis2: { domain: [0, 0.44], rangemode: "nonnegative", title: { text: "best IoU of its units" } },
+    shapes: [{
+      type: "line",
+      xref: "paper",
+      x0: 0,
+      x1: 1,
+      yref: "y2",
+      y0: threshold,
+      y1: threshold,
+      line: { dash: "dash", color: "#444", width: 1 },
+    }],
+  };
+  if (options.width !== undefined) layout.width = options.width;
+  return { data, layout };
 }
 
 /** Options of {@link pickTopUnits}. */
@@ -173,6 +211,9 @@ export async function topUnitStrips(
   options: TopUnitStripOptions = {},
 ): Promise<RawImage> {
   if (units.length === 0) throw new Error("topUnitStrips: Expected at least one unit, got none");
+  const channels = gen.model.stages[stageIndex(gen.model, layer)].channels;
+  const bad = units.find((u) => !Number.isInteger(u.unit) || u.unit < 0 || u.unit >= channels);
+  if (bad) throw new Error(`unit ${bad.unit} is out of range for ${layer}'s ${channels} units`);
   const cols = Math.min(options.images ?? 6, ...units.map((u) => u.top_images.length));
   if (!(cols >= 1)) throw new Error("topUnitStrips: every unit needs at least one top image");
   const seeds = units.flatMap((u) => u.top_images.slice(0, cols));
@@ -253,4 +294,30 @@ export function conceptBoxes(
     const [y0, x0] = [Math.floor(best / cols) * stride, (best % cols) * stride];
     return { box: { x0, y0, x1: x0 + size, y1: y0 + size }, share: values[i * rows * cols + best] };
   });
+}
+
+/**
+ * Frame boxes on an image with one-pixel outlines (e.g. where units were inserted); parts outside the image are
+ * clipped.
+ *
+ * @param image A tensor `[H, W, C]` in `options.range` (default `"-1,1"`; the caller keeps it) or a {@link RawImage}.
+ * @param boxes Pixel boxes and their RGB colours, drawn in order.
+ * @returns A new RGB image.
+ */
+export function outlineBoxes(
+  image: tf.Tensor | RawImage,
+  boxes: readonly { box: PixelBox; color: Color }[],
+  options: { range?: ValueRange } = {},
+): RawImage {
+  const base = convertChannels(toRawImage(image, options), 3);
+  const { width, height } = base;
+  const data = new Uint8Array(base.data);
+  const paint = (x: number, y: number, color: Color) => {
+    if (x >= 0 && x < width && y >= 0 && y < height) data.set(color, (y * width + x) * 3);
+  };
+  for (const { box, color } of boxes) {
+    for (let x = box.x0; x < box.x1; x++) [box.y0, box.y1 - 1].forEach((y) => paint(x, y, color));
+    for (let y = box.y0; y < box.y1; y++) [box.x0, box.x1 - 1].forEach((x) => paint(x, y, color));
+  }
+  return { data, height, width, channels: 3 };
 }

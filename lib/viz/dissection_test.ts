@@ -5,9 +5,11 @@ import type { UnitRecord, UnitsJson } from "../dissect/unit_iou.ts";
 import { createGenerator } from "../engine/select.ts";
 import { randomPggan } from "../models/pggan.ts";
 import {
+  bestIouByConcept,
   conceptBoxes,
   interpretableCounts,
   layerComparisonFigure,
+  outlineBoxes,
   pickTopUnits,
   topUnitStrips,
   unitClassFigure,
@@ -61,14 +63,21 @@ Deno.test("unitClassFigure: interpretable units per concept, most first, in the 
   assert.throws(() => interpretableCounts(bad), /concept "lake" is not one of sky, tree, door/);
 });
 
-Deno.test("layerComparisonFigure: one bar group per concept present in some layer, one bar per layer", () => {
+Deno.test("layerComparisonFigure: per layer, interpretable units and best IoU of every concept", () => {
   const other = unitsJson("layer6", [["sky", 0.3, true], ["sky", 0.2, true]]);
+  assert.deepEqual(bestIouByConcept(LAYER), [0.05, 0.2, 0.03]);
+  assert.deepEqual(bestIouByConcept(other), [0.3, 0, 0]);
   const fig = layerComparisonFigure([LAYER, other]);
-  assert.equal(fig.data.length, 2);
-  assert.deepEqual(fig.data[0].x, ["sky", "tree"]); // door has no interpretable unit anywhere
-  assert.deepEqual(fig.data[0].y, [1, 2]);
-  assert.deepEqual(fig.data[1].y, [2, 0]);
-  assert.equal(fig.data[1].name, "layer6 (2 units)");
+  assert.equal(fig.data.length, 4); // two panels × two layers
+  assert.deepEqual(fig.data.map((t) => t.y), [[1, 2, 0], [0.05, 0.2, 0.03], [2, 0, 0], [0.3, 0, 0]]);
+  assert.deepEqual(fig.data[0].x, ["sky", "tree", "door"]);
+  assert.equal(fig.data[2].name, "layer6 (2 units)");
+  assert.equal(fig.data[3].yaxis, "y2");
+  assert.equal(
+    (fig.data[0].marker as { color: string }).color,
+    (fig.data[1].marker as { color: string }).color,
+  );
+  assert.equal((fig.layout.shapes as { y0: number }[])[0].y0, 0.04); // the threshold line
   assert.throws(() => layerComparisonFigure([]), /at least one layer/);
   assert.throws(
     () => layerComparisonFigure([LAYER, { ...other, concepts: ["sky", "lake", "door"] }]),
@@ -118,6 +127,11 @@ Deno.test("topUnitStrips: one row per unit, one column per top image, the unit's
   for (const i of [0, 1]) assert.notDeepEqual(cell(strip, i), cell(plain, i)); // row 0: tinted
   for (const i of [2, 3]) assert.deepEqual(cell(strip, i), cell(plain, i)); // row 1: untouched
   await assert.rejects(() => topUnitStrips(gen, "layer2", []), /at least one unit/);
+  await assert.rejects(
+    () => topUnitStrips(gen, "layer2", units(0).map((u) => ({ ...u, unit: 16 }))),
+    /unit 16 is out of range for layer2's 16 units/,
+  );
+  await assert.rejects(() => topUnitStrips(gen, "layer9", units(0)), /no stage "layer9"/);
   await gen.dispose();
 });
 
@@ -146,4 +160,22 @@ Deno.test("conceptBoxes: the box holding the most of a concept, per image", () =
   assert.throws(() => conceptBoxes(flat, 0, { size: 2 }), /Expected \[N,H,W,C\]/);
   tf.dispose([masks, flat]);
   assert.equal(tf.memory().numTensors, before);
+});
+
+Deno.test("outlineBoxes: one-pixel frames in their colours, clipped to the image", () => {
+  const before = tf.memory().numTensors;
+  const image = tf.fill([6, 6, 3], -1); // black
+  const out = outlineBoxes(image, [
+    { box: { x0: 1, y0: 1, x1: 4, y1: 4 }, color: [255, 0, 0] },
+    { box: { x0: 4, y0: 4, x1: 9, y1: 9 }, color: [0, 255, 0] }, // partly outside
+  ]);
+  image.dispose();
+  assert.equal(tf.memory().numTensors, before);
+  const at = (x: number, y: number) => Array.from(out.data.subarray((y * 6 + x) * 3, (y * 6 + x) * 3 + 3));
+  assert.deepEqual(at(1, 1), [255, 0, 0]);
+  assert.deepEqual(at(3, 2), [255, 0, 0]);
+  assert.deepEqual(at(2, 2), [0, 0, 0]); // inside the frame
+  assert.deepEqual(at(4, 5), [0, 255, 0]);
+  assert.deepEqual(at(5, 5), [0, 0, 0]); // the green frame's far sides are outside
+  assert.equal(out.channels, 3);
 });

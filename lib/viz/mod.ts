@@ -24,3 +24,4 @@ export * from "./jupyter.ts";
 export * from "./plotly.ts";
 export * from "./plotly_png.ts";
 export * from "./units.ts";
+export * from "./dissection.ts";

@@ -1,0 +1,155 @@
+/**
+ * `deno task exp:dissect` and `deno task dissect` end to end at a tiny size, on a snapshot of the shipped scenes
+ * generator (it is re-exported while it trains): every result file is written and well-formed, the numbers are
+ * fractions, and a re-run reuses the cached dissection.
+ */
+import { strict as assert } from "node:assert";
+import { join, resolve } from "node:path";
+import { isPng } from "../lib/io/png.ts";
+import { hasChromium } from "../lib/viz/plotly_png.ts";
+
+const ROOT = resolve(import.meta.dirname!, "..");
+const SEGMENTER = join(ROOT, "data/models/scenes_segmenter.safetensors");
+
+async function deno(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", ...args],
+    cwd: ROOT,
+    env: { GANATOMY_THREADS: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** A copy of the shipped generator in `dir`, so that its weights cannot change during the test. */
+async function snapshotModel(dir: string): Promise<string> {
+  const path = join(dir, "scenes_pggan64.safetensors");
+  await Deno.copyFile(join(ROOT, "data/models/scenes_pggan64.safetensors"), path);
+  return path;
+}
+
+const isFraction = (v: unknown) => typeof v === "number" && v >= 0 && v <= 1;
+const isDifference = (v: unknown) => typeof v === "number" && v >= -1 && v <= 1;
+
+Deno.test("exp:dissect writes every result at a tiny size, and a re-run reuses the dissection", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ganatomy-dissect-" });
+  try {
+    const model = await snapshotModel(dir);
+    const out = join(dir, "results");
+    const tiny = [
+      ...[
+        "--model",
+        model,
+        "--segmenter",
+        SEGMENTER,
+        "--layers",
+        "layer4",
+        "--samples",
+        "16",
+        "--batch",
+        "8",
+      ],
+      ...["--heldout", "8", "--ace-samples", "2", "--ace-candidates", "4", "--means-samples", "16"],
+      ...["--remove-units", "0,2,4", "--curve-units", "1,2", "--insert-units", "4", "--show", "4"],
+      ...["--top-images", "3", "--out", out],
+    ];
+    const first = await deno("experiments/dissect.ts", ...tiny);
+    assert.equal(first.code, 0, first.stderr);
+    const res = join(out, "scenes_pggan64");
+    const png = hasChromium();
+
+    const units = JSON.parse(await Deno.readTextFile(join(res, "layer4/units.json")));
+    assert.equal(units.layer, "layer4");
+    assert.equal(units.samples, 16);
+    assert.equal(units.units.length, 128);
+    for (const u of units.units) {
+      assert.ok(units.concepts.includes(u.concept), u.concept);
+      assert.ok(isFraction(u.iou) && Number.isFinite(u.threshold), JSON.stringify(u));
+      assert.ok(u.top_images.length === 16 && u.top_images.every((s: number) => s >= 0 && s < 16));
+    }
+    const pngs = ["layer4/top_units.png", "remove_trees.png", "insert_doors.png"];
+    const figures = ["layer4/unit_classes", "layers", "ace_vs_iou"];
+    for (const f of figures) assert.ok((await Deno.stat(join(res, `${f}.html`))).size > 1000, f);
+    for (const f of [...pngs, ...(png ? figures.map((f) => `${f}.png`) : [])]) {
+      assert.ok(isPng(await Deno.readFile(join(res, f))), `${f} is a PNG`);
+    }
+
+    const iv = JSON.parse(await Deno.readTextFile(join(res, "interventions.json")));
+    const tree = iv.removal.tree;
+    assert.equal(tree.units, 4);
+    assert.equal(tree.samples, 8);
+    for (const v of [tree.before, tree.after, tree.others_relabelled]) assert.ok(isFraction(v), `${v}`);
+    for (const v of [...Object.values(tree.others_before), ...Object.values(tree.others_after)]) {
+      assert.ok(isFraction(v));
+    }
+    assert.equal(Object.keys(tree.others_before).length, 10); // every scene class but the tree
+    assert.deepEqual(tree.by_units.map((s: { units: number }) => s.units), [0, 2, 4]);
+    assert.equal(tree.by_units[0].fraction, tree.before);
+    assert.ok(isDifference(tree.ace.ace));
+    const door = iv.insertion.door;
+    assert.ok("on_building" in door && "in_sky" in door);
+    for (const place of ["on_building", "in_sky"]) {
+      const detail = door.detail[place];
+      // A place's number is measured over the held-out images whose box is mostly wall (sky); null if none is.
+      assert.equal(door[place] === null, detail.samples === 0);
+      if (door[place] !== null) assert.ok(isDifference(door[place]));
+    }
+    assert.deepEqual(iv.ace_vs_iou.units, [1, 2]);
+    assert.ok(
+      [...iv.ace_vs_iou.removed_by_iou_ranking, ...iv.ace_vs_iou.removed_by_ace_ranking].every(isDifference),
+    );
+    assert.equal(iv.ace_vs_iou.ace_ranking.length, 4);
+
+    const meta = JSON.parse(await Deno.readTextFile(join(res, "meta.json")));
+    assert.equal(meta.experiment, "dissect");
+    assert.ok(meta.timings["dissect layer4"] > 0);
+    assert.ok(meta.seconds_per_sample["dissect layer4"] > 0);
+    const cached = [...Deno.readDirSync(join(res, "cache"))].map((e) => e.name);
+    assert.ok(
+      cached.some((n) => n.startsWith("layer4-summary")) && cached.some((n) => n.startsWith("layer4-counts")),
+    );
+
+    // The same dissection again: read from the cache (no pass over the samples), same units.json.
+    const second = await deno("experiments/dissect.ts", ...tiny, "--no-interventions", "--no-figure-png");
+    assert.equal(second.code, 0, second.stderr);
+    assert.doesNotMatch(second.stderr, /layer4 (quantiles|counts)/);
+    assert.deepEqual(JSON.parse(await Deno.readTextFile(join(res, "layer4/units.json"))), units);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("deno task dissect: one layer's units.json and unit-class figure; clear usage errors", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ganatomy-dissect-cli-" });
+  try {
+    const model = await snapshotModel(dir);
+    const out = join(dir, "layer6");
+    const r = await deno(
+      "lib/cli.ts",
+      ...["dissect", "--checkpoint", model, "--segmenter", SEGMENTER, "--layer", "layer6"],
+      ...["--samples", "8", "--batch", "8", "--out", out],
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const summary = JSON.parse(r.stdout.trim().split("\n").at(-1)!);
+    assert.equal(summary.units, 64);
+    const units = JSON.parse(await Deno.readTextFile(join(out, "units.json")));
+    assert.equal(units.layer, "layer6");
+    assert.equal(units.units.length, 64);
+    assert.ok((await Deno.stat(join(out, "unit_classes.html"))).isFile);
+    if (hasChromium()) assert.ok(isPng(await Deno.readFile(join(out, "unit_classes.png"))));
+
+    const missing = await deno("lib/cli.ts", "dissect", "--checkpoint", model);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /dissect needs --checkpoint, --segmenter and --layer/);
+    const badLayer = await deno(
+      "lib/cli.ts",
+      ...["dissect", "--checkpoint", model, "--segmenter", SEGMENTER, "--layer", "layer99"],
+    );
+    assert.equal(badLayer.code, 1);
+    assert.match(badLayer.stderr, /no stage "layer99"/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
