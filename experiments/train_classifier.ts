@@ -19,6 +19,7 @@ import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { type BackendName, initBackend } from "../lib/backend/backend.ts";
 import { writeJsonAtomic } from "../lib/io/atomic.ts";
+import { sha256File } from "../lib/io/hash.ts";
 import {
   type ClassifierConfig,
   classifierLoss,
@@ -31,10 +32,11 @@ import {
   loadClassifier,
   saveClassifier,
 } from "../lib/models/classifier.ts";
+import { averagedSeries, saveCurves } from "../lib/train/curves.ts";
 import { readMetrics, stepRng, trainLoop } from "../lib/train/loop.ts";
 import { parseConfig } from "../lib/util/config.ts";
 import { gitRevision } from "../lib/util/meta.ts";
-import { lineFigure, saveFigureHtml, saveFigurePng } from "../lib/viz/mod.ts";
+import { lineFigure } from "../lib/viz/mod.ts";
 
 /** Per data set defaults: stage widths and stem stride (scenes: 64x64 → stages at 32, 16, 8, 4). */
 const PRESETS: Record<string, { widths: number[]; stemStride: number; steps: number; evalCount: number }> = {
@@ -119,32 +121,14 @@ function learningRate(i: number): number {
 const parameterCount = Object.values(classifierShapes(modelConfig))
   .reduce((sum, shape) => sum + shape.reduce((a, b) => a * b, 1), 0);
 
-async function sha256(path: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(path));
-  return Array.from(new Uint8Array(digest)).map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-async function saveCurves(png: boolean): Promise<void> {
-  const metrics = await readMetrics(runDir);
-  const k = Math.max(1, Math.floor(metrics.length / 200)); // at most ~200 points, averaged
-  const x: number[] = [];
-  const y: number[] = [];
-  for (let i = 0; i + k <= metrics.length; i += k) {
-    x.push(metrics[i + k - 1].step + 1);
-    y.push(metrics.slice(i, i + k).reduce((s, m) => s + m.loss, 0) / k);
-  }
-  const fig = lineFigure([{ name: "loss", x, y }], {
+async function saveCurvesOfRun(png: boolean): Promise<void> {
+  const fig = lineFigure([{ name: "loss", ...averagedSeries(await readMetrics(runDir), "loss") }], {
     title: `${name}: training loss (averaged)`,
     xTitle: "step",
     yTitle: train.kind === "multiclass" ? "cross-entropy" : "binary cross-entropy",
     logY: true,
   });
-  await saveFigureHtml(join(runDir, "curves.html"), fig);
-  if (png) {
-    await saveFigurePng(join(runDir, "curves.png"), fig).catch((e) =>
-      console.error(`curves.png: ${(e as Error).message}`)
-    );
-  }
+  await saveCurves(runDir, fig, { png });
 }
 
 /** Export float16 weights, score them (and the float32 model) on held-out data, write the model card. */
@@ -156,7 +140,7 @@ async function exportModel(done: number, seconds: number): Promise<void> {
   const evalSeconds = (performance.now() - t0) / 1000;
   disposeClassifier(shipped);
   const f32 = await evaluateClassifier(model, { data: test, indices: evalIndices });
-  await saveCurves(false);
+  await saveCurvesOfRun(false);
   const last = (await readMetrics(runDir)).slice(-50);
   const map = modelConfig.resolution / ((modelConfig.stemStride ?? 1) * 2 ** (modelConfig.widths.length - 1));
   const d = modelConfig.widths[modelConfig.widths.length - 1];
@@ -191,7 +175,7 @@ async function exportModel(done: number, seconds: number): Promise<void> {
       git: gitRevision(),
       last_50_steps_loss: last.reduce((s, m) => s + m.loss, 0) / Math.max(1, last.length),
     },
-    weights: { file: `${name}.safetensors`, dtype: "F16", sha256: await sha256(weightsPath) },
+    weights: { file: `${name}.safetensors`, dtype: "F16", sha256: await sha256File(weightsPath) },
     metrics: {
       weights: "F16 (as shipped)",
       ...metrics,
@@ -234,5 +218,5 @@ const result = await trainLoop({
     return { loss: value, lr: learningRate(i) };
   },
 });
-await saveCurves(true);
+await saveCurvesOfRun(true);
 console.log(JSON.stringify({ name, ...result }));

@@ -18,6 +18,7 @@ import { type BackendName, initBackend } from "../lib/backend/backend.ts";
 import { runStages } from "../lib/engine/tfjs.ts";
 import { writeJsonAtomic } from "../lib/io/atomic.ts";
 import { savePng } from "../lib/io/png.ts";
+import { sha256File } from "../lib/io/hash.ts";
 import { writeSafetensors } from "../lib/io/safetensors.ts";
 import { imageSource } from "../lib/data/source.ts";
 import { createDiscriminator } from "../lib/models/discriminator.ts";
@@ -26,10 +27,11 @@ import { ARCH_KEY } from "../lib/models/param_file.ts";
 import { pgganFromWeights, pgganResolution, randomPgganWeights } from "../lib/models/pggan.ts";
 import { latents } from "../lib/tensor/rng.ts";
 import { createGanTrainer } from "../lib/train/gan.ts";
+import { averagedSeries, saveCurves } from "../lib/train/curves.ts";
 import { readMetrics, stepRng, trainLoop } from "../lib/train/loop.ts";
 import { parseConfig } from "../lib/util/config.ts";
 import { gitRevision } from "../lib/util/meta.ts";
-import { imageGrid, lineFigure, saveFigureHtml, saveFigurePng } from "../lib/viz/mod.ts";
+import { imageGrid, lineFigure } from "../lib/viz/mod.ts";
 
 /**
  * Per data set defaults: generator sizes `[z, 4x4, 8x8, …]`, discriminator widths from the top down, and the R1
@@ -138,9 +140,7 @@ async function exportModel(steps: number, seconds: number): Promise<void> {
     metadata: { [LAYOUT_KEY]: "nhwc", [ARCH_KEY]: "pggan" },
     dtype: "F16",
   });
-  const bytes = await Deno.readFile(path);
-  const sha256 = Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)))
-    .map((b) => b.toString(16).padStart(2, "0")).join("");
+  const sha256 = await sha256File(path);
 
   const z = latents(sampleSeeds, sizes[0]);
   const { output } = runStages(generator, gan.gEma, z, { clamp: true });
@@ -151,21 +151,11 @@ async function exportModel(steps: number, seconds: number): Promise<void> {
   tf.dispose([z, output]);
 
   const metrics = await readMetrics(runDir);
-  const smooth = (key: string) => {
-    const ys = metrics.map((m) => m[key]).filter((v) => v !== undefined) as number[];
-    const k = Math.max(1, Math.floor(ys.length / 200)); // at most ~200 points, averaged
-    const out: number[] = [];
-    for (let i = 0; i + k <= ys.length; i += k) out.push(ys.slice(i, i + k).reduce((a, b) => a + b, 0) / k);
-    return { x: out.map((_, i) => (i + 1) * k), y: out };
-  };
   const fig = lineFigure(
-    ["d_loss", "g_loss", "r1"].map((key) => ({ name: key, ...smooth(key) })),
+    ["d_loss", "g_loss", "r1"].map((key) => ({ name: key, ...averagedSeries(metrics, key) })),
     { title: `${name}: losses (averaged)`, xTitle: "step", yTitle: "loss" },
   );
-  await saveFigureHtml(join(runDir, "curves.html"), fig);
-  await saveFigurePng(join(runDir, "curves.png"), fig).catch((e) =>
-    console.error(`curves.png: ${(e as Error).message}`)
-  );
+  await saveCurves(runDir, fig);
 
   await writeJsonAtomic(join(config.models, `${name}.json`), {
     name,

@@ -20,6 +20,7 @@ import { labelMapImage, NUM_SCENE_CLASSES, SCENE_CLASSES } from "../lib/data/sce
 import { renderScene, sceneBatch, sceneImage } from "../lib/data/scenes.ts";
 import { SCENES_HELDOUT_OFFSET } from "../lib/data/source.ts";
 import { writeJsonAtomic } from "../lib/io/atomic.ts";
+import { sha256File } from "../lib/io/hash.ts";
 import { savePng } from "../lib/io/png.ts";
 import {
   createSegmenter,
@@ -33,10 +34,11 @@ import {
   type Segmenter,
   segmenterShapes,
 } from "../lib/models/segmenter.ts";
+import { averagedSeries, saveCurves } from "../lib/train/curves.ts";
 import { readMetrics, stepRng, trainLoop } from "../lib/train/loop.ts";
 import { parseConfig } from "../lib/util/config.ts";
 import { gitRevision } from "../lib/util/meta.ts";
-import { imageGrid, lineFigure, saveFigureHtml, saveFigurePng } from "../lib/viz/mod.ts";
+import { imageGrid, lineFigure } from "../lib/viz/mod.ts";
 
 const config = parseConfig(
   {
@@ -88,11 +90,6 @@ const parameterCount = Object.values(segmenterShapes(model.config))
 
 const heldout = Array.from({ length: config.evalScenes }, (_, i) => SCENES_HELDOUT_OFFSET + i);
 
-async function sha256(path: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(path));
-  return Array.from(new Uint8Array(digest)).map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 /** 8 held-out scenes: images, true labels, predicted labels (one row each). */
 async function saveSamples(net: Segmenter): Promise<void> {
   const seeds = heldout.slice(0, 8);
@@ -113,27 +110,14 @@ async function saveSamples(net: Segmenter): Promise<void> {
   );
 }
 
-async function saveCurves(png: boolean): Promise<void> {
-  const metrics = await readMetrics(runDir);
-  const k = Math.max(1, Math.floor(metrics.length / 200)); // at most ~200 points, averaged
-  const x: number[] = [];
-  const y: number[] = [];
-  for (let i = 0; i + k <= metrics.length; i += k) {
-    x.push(metrics[i + k - 1].step + 1);
-    y.push(metrics.slice(i, i + k).reduce((s, m) => s + m.loss, 0) / k);
-  }
-  const fig = lineFigure([{ name: "loss", x, y }], {
+async function saveCurvesOfRun(png: boolean): Promise<void> {
+  const fig = lineFigure([{ name: "loss", ...averagedSeries(await readMetrics(runDir), "loss") }], {
     title: `${config.name}: pixel cross-entropy (averaged)`,
     xTitle: "step",
     yTitle: "loss",
     logY: true,
   });
-  await saveFigureHtml(join(runDir, "curves.html"), fig);
-  if (png) {
-    await saveFigurePng(join(runDir, "curves.png"), fig).catch((e) =>
-      console.error(`curves.png: ${(e as Error).message}`)
-    );
-  }
+  await saveCurves(runDir, fig, { png });
 }
 
 /** Export float16 weights, score them (and the float32 model) on held-out scenes, write the model card. */
@@ -149,7 +133,7 @@ async function exportModel(steps: number, seconds: number): Promise<void> {
   const f32 = await evaluateSegmenter(model, heldout);
   await saveSamples(shipped);
   disposeSegmenter(shipped);
-  await saveCurves(false);
+  await saveCurvesOfRun(false);
   const last = (await readMetrics(runDir)).slice(-50);
   await writeJsonAtomic(join(config.models, `${config.name}.json`), {
     name: config.name,
@@ -182,7 +166,7 @@ async function exportModel(steps: number, seconds: number): Promise<void> {
       git: gitRevision(),
       last_50_steps_loss: last.reduce((s, m) => s + m.loss, 0) / Math.max(1, last.length),
     },
-    weights: { file: `${config.name}.safetensors`, dtype: "F16", sha256: await sha256(weightsPath) },
+    weights: { file: `${config.name}.safetensors`, dtype: "F16", sha256: await sha256File(weightsPath) },
     samples: join(runDir, "samples.png"),
     metrics: {
       heldout_scenes: heldout.length,
@@ -220,5 +204,5 @@ const result = await trainLoop({
     return { loss: value };
   },
 });
-await saveCurves(true);
+await saveCurvesOfRun(true);
 console.log(JSON.stringify({ name: config.name, ...result }));

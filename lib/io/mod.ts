@@ -17,3 +17,4 @@ export * from "./dtype.ts";
 export * from "./safetensors.ts";
 export * from "./pth.ts";
 export * from "./layout.ts";
+export * from "./hash.ts";

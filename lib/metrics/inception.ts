@@ -28,6 +28,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { basename } from "node:path";
 import type { HostTensor } from "../io/dtype.ts";
+import { sha256Hex } from "../io/hash.ts";
 import { convWeightToHWIO } from "../io/layout.ts";
 import { readPth } from "../io/pth.ts";
 import { resizeBilinear } from "../tensor/upsample.ts";
@@ -294,12 +295,6 @@ export function fidInceptionFromStateDict(
   };
 }
 
-/** Hex SHA-256 of a file's bytes. */
-async function sha256(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 /**
  * Load pytorch-fid's Inception weights file. The extractor is named {@link FID_INCEPTION} only when the file's
  * SHA-256 starts with {@link FID_WEIGHTS_SHA256_PREFIX} (pytorch-fid's file); any other Inception-shaped
@@ -307,7 +302,7 @@ async function sha256(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
  */
 export async function loadFidInception(path: string): Promise<FeatureExtractor> {
   const bytes = await Deno.readFile(path);
-  const official = (await sha256(bytes)).startsWith(FID_WEIGHTS_SHA256_PREFIX);
+  const official = (await sha256Hex(bytes)).startsWith(FID_WEIGHTS_SHA256_PREFIX);
   const weights = await readPth(bytes, { name: path });
   return fidInceptionFromStateDict(weights, {
     name: official ? FID_INCEPTION : `inception-v3 (${basename(path)})`,

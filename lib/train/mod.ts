@@ -13,3 +13,4 @@ export * from "./higher_order.ts";
 export * from "./checkpoint.ts";
 export * from "./loop.ts";
 export * from "./gan.ts";
+export * from "./curves.ts";

@@ -1,0 +1,50 @@
+/**
+ * Training curves from a run's `metrics.jsonl`: series averaged down to a few hundred points, saved as plotly HTML
+ * and (where Chromium is installed) PNG beside the run.
+ *
+ * @example
+ * ```ts
+ * import { averagedSeries } from "./curves.ts";
+ * const rows = Array.from({ length: 1000 }, (_, step) => ({ step, loss: 1 / (1 + step) }));
+ * const { x, y } = averagedSeries(rows, "loss", 100); // 100 points, x = steps done
+ * ```
+ * @module
+ */
+import { join } from "node:path";
+import { type PlotlyFigure, saveFigureHtml } from "../viz/plotly.ts";
+import { saveFigurePng } from "../viz/plotly_png.ts";
+import type { StepMetrics } from "./loop.ts";
+
+/**
+ * The values of `key` averaged over consecutive windows so that at most `points` remain; `x` is the number of
+ * steps done at the end of each window. Rows without `key` (e.g. lazy R1 steps) are skipped.
+ */
+export function averagedSeries(
+  metrics: (StepMetrics & { step: number })[],
+  key: string,
+  points = 200,
+): { x: number[]; y: number[] } {
+  const rows = metrics.filter((m) => m[key] !== undefined);
+  const k = Math.max(1, Math.floor(rows.length / points));
+  const x: number[] = [];
+  const y: number[] = [];
+  for (let i = 0; i + k <= rows.length; i += k) {
+    x.push(rows[i + k - 1].step + 1);
+    y.push(rows.slice(i, i + k).reduce((s, m) => s + m[key], 0) / k);
+  }
+  return { x, y };
+}
+
+/** Save `fig` as `<dir>/curves.html`, and `<dir>/curves.png` when `png` (a failed PNG is reported, not thrown). */
+export async function saveCurves(
+  dir: string,
+  fig: PlotlyFigure,
+  options: { png?: boolean } = {},
+): Promise<void> {
+  await saveFigureHtml(join(dir, "curves.html"), fig);
+  if (options.png ?? true) {
+    await saveFigurePng(join(dir, "curves.png"), fig).catch((e) =>
+      console.error(`curves.png: ${(e as Error).message}`)
+    );
+  }
+}
