@@ -47,17 +47,6 @@ interface ColorPatch {
   hi: number;
 }
 
-/** Squared distance from (x, y, z) to the segment p→q, with p and q at offsets `i` and `j` of `c`. */
-function segmentDist2(x: number, y: number, z: number, c: Float64Array, i: number, j: number): number {
-  const px = c[i], py = c[i + 1], pz = c[i + 2];
-  const dx = c[j] - px, dy = c[j + 1] - py, dz = c[j + 2] - pz;
-  const len2 = dx * dx + dy * dy + dz * dz;
-  let t = len2 > 0 ? ((x - px) * dx + (y - py) * dy + (z - pz) * dz) / len2 : 0;
-  t = t < 0 ? 0 : t > 1 ? 1 : t;
-  const ex = x - px - t * dx, ey = y - py - t * dy, ez = z - pz - t * dz;
-  return ex * ex + ey * ey + ez * ez;
-}
-
 function makePatch(
   a: readonly number[],
   b: readonly number[],
@@ -99,10 +88,10 @@ function patchDist2(x: number, y: number, z: number, p: ColorPatch): number {
   }
   const c = p.corners;
   return Math.min(
-    segmentDist2(x, y, z, c, 0, 3),
-    segmentDist2(x, y, z, c, 3, 6),
-    segmentDist2(x, y, z, c, 6, 9),
-    segmentDist2(x, y, z, c, 9, 0),
+    segmentBetween(x, y, z, c, 0, c, 3),
+    segmentBetween(x, y, z, c, 3, c, 6),
+    segmentBetween(x, y, z, c, 6, c, 9),
+    segmentBetween(x, y, z, c, 9, c, 0),
   );
 }
 
