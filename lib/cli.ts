@@ -4,6 +4,7 @@
  *     deno task generate --checkpoint g.pth --seeds 0-15 [--trace layer4,layer6] --out grid.png|out.safetensors
  *     deno task convert in.pth out.safetensors
  *     deno task dissect --checkpoint g.safetensors --segmenter s.safetensors --layer layer4 [--samples 1000]
+ *     deno task label --out labels.csv [--checkpoint g.pth] [--seeds 0-199]
  *
  * @module
  */
@@ -37,6 +38,7 @@ import { hashKey } from "./stats/tally.ts";
 import { interpretableCounts, unitClassFigure } from "./viz/dissection.ts";
 import { saveFigureHtml } from "./viz/plotly.ts";
 import { hasChromium, saveFigurePng } from "./viz/plotly_png.ts";
+import { LABEL_USAGE, labelCommand } from "./correct/label_cli.ts";
 
 const USAGE = `usage:
   ganatomy generate --checkpoint <file.pth|file.safetensors> (--z <z.safetensors> | --seeds 0-15)
@@ -48,7 +50,8 @@ const USAGE = `usage:
       <a>, <b>: a folder of PNGs (needs --inception or --net), a statistics file (mu, sigma) or a feature file
   ganatomy prdc <real> <fake> [--k 3] [--out scores.json] [--vgg <vgg16.pth> | --inception <pth> | --net <domain net.safetensors>]
                 [--save-real <features.safetensors>] [--save-fake <features.safetensors>] [--batch 16] [--backend …]
-      <real>, <fake>: a folder of PNGs (needs --vgg, --inception or --net) or a feature file (tensor "features" [N, D])`;
+      <real>, <fake>: a folder of PNGs (needs --vgg, --inception or --net) or a feature file (tensor "features" [N, D])
+${LABEL_USAGE}`;
 
 class UsageError extends Error {}
 
@@ -402,7 +405,14 @@ export async function dissect(args: string[]): Promise<void> {
   }));
 }
 
-const COMMANDS: Record<string, (args: string[]) => Promise<void>> = { generate, convert, fid, prdc, dissect };
+const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
+  generate,
+  convert,
+  fid,
+  prdc,
+  dissect,
+  label: labelCommand,
+};
 
 if (import.meta.main) {
   const [command, ...rest] = Deno.args;

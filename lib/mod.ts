@@ -6,7 +6,8 @@
  * `models` (generators as named stages, PGGAN), `engine` (run loops and edits), `viz` (grids, heat-maps, plotly),
  * `util` (configs, progress, run metadata), `data` (scenes, defect maps, Fashion-MNIST), `train` (loop, GAN),
  * `stats` (streaming, mergeable statistics), `dissect` (GAN Dissection: unit IoU, interventions, ACE),
- * `metrics` (FID, KID, precision/recall and realism; Inception and VGG features).
+ * `metrics` (FID, KID, precision/recall and realism; Inception and VGG features), `gradcam` (Grad-CAM, Grad-CAM++,
+ * Score-CAM), `correct` (labels, artifact classifier, defective scores, baselines, sequential correction).
  *
  * @example
  * ```ts
@@ -30,4 +31,6 @@ export * from "./train/mod.ts";
 export * from "./stats/mod.ts";
 export * from "./dissect/mod.ts";
 export * from "./metrics/mod.ts";
+export * from "./gradcam/mod.ts";
+export * from "./correct/mod.ts";
 export * from "./util/mod.ts";

@@ -15,3 +15,4 @@ export * from "./param_file.ts";
 export * from "./discriminator.ts";
 export * as segmenter from "./segmenter.ts";
 export * as classifier from "./classifier.ts";
+export * as resnet18 from "./resnet18.ts";

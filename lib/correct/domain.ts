@@ -1,0 +1,180 @@
+/**
+ * Everything the correction method needs for one shipped model, loaded in one call: the generator, real images,
+ * the frozen backbone of the artifact classifier, the feature space of the metrics, the automatic labelling
+ * criterion and, for scenes, the ground-truth defect maps that CAM masks are measured against.
+ *
+ * | domain    | generator                | backbone and features  | labelling criterion          | truth masks        |
+ * |-----------|--------------------------|------------------------|------------------------------|--------------------|
+ * | `scenes`  | `scenes_pggan64`         | `scenes_net`           | scene defect fraction        | scene defect maps  |
+ * | `fashion` | `fashion_pggan32`        | `fashion_net`          | 1 − fashion-net confidence   | —                  |
+ *
+ * A user checkpoint of the same image size can replace the generator (`checkpoint`).
+ *
+ * @example
+ * ```ts
+ * import { initBackend } from "../backend/backend.ts";
+ * import { loadDomain } from "./domain.ts";
+ * await initBackend({ backend: "cpu" });
+ * const domain = await loadDomain("scenes");
+ * console.log(domain.gen.model.resolution, domain.features.name, domain.criterion.name); // 64 "scenes-net" "defect-fraction"
+ * await domain.dispose();
+ * ```
+ * @module
+ */
+import { join } from "node:path";
+import * as tf from "@tensorflow/tfjs-core";
+import { defectMapBatch } from "../data/defects.ts";
+import { type ImageSource, imageSource } from "../data/source.ts";
+import type { Edits } from "../engine/edits.ts";
+import { createGenerator, type EngineName, type GeneratorRunner } from "../engine/select.ts";
+import type { FeatureExtractor } from "../metrics/features.ts";
+import { disposeClassifier, features, loadClassifier } from "../models/classifier.ts";
+import { loadGenerator } from "../models/load.ts";
+import { disposeSegmenter, loadSegmenter, segment } from "../models/segmenter.ts";
+import { latents } from "../tensor/rng.ts";
+import { confidenceCriterion, type LabelCriterion, sceneDefectCriterion } from "./auto_label.ts";
+import {
+  ARTIFACT,
+  type ArtifactClassifier,
+  classifierBackbone,
+  type FrozenBackbone,
+} from "./artifact_classifier.ts";
+import type { ArtifactMaskFn } from "./defective_score.ts";
+import { cam, type CamMethodName } from "../gradcam/methods.ts";
+import { camMasks } from "../gradcam/masks.ts";
+
+/** The shipped domains. */
+export const DOMAINS = ["scenes", "fashion"] as const;
+
+/** One domain's models and data (see the module documentation); `dispose()` frees them all. */
+export interface CorrectionDomain {
+  name: string;
+  /** The generator (ONNX Runtime by default). */
+  gen: GeneratorRunner;
+  /** Where the generator came from. */
+  checkpoint: string;
+  /** Real images, training split (classifier training) … */
+  real: ImageSource;
+  /** … and held-out split (the reference of the metrics). */
+  realHeldout: ImageSource;
+  /** The frozen backbone of the artifact classifier. */
+  backbone: FrozenBackbone;
+  /** The feature space of FD, realism, precision and recall. */
+  features: FeatureExtractor;
+  /** The automatic labelling criterion. */
+  criterion: LabelCriterion;
+  /** Scenes: binary ground-truth defect maps `[N, H, W]` of images (the segmenter's labels, the scene grammar). */
+  truthMasks?: (images: tf.Tensor4D) => tf.Tensor3D;
+  dispose(): Promise<void>;
+}
+
+/** Options of {@link loadDomain}. */
+export interface LoadDomainOptions {
+  /** Folder of the shipped models; default `data/models`. */
+  models?: string;
+  /** A generator checkpoint instead of the shipped one (same image size and channels). */
+  checkpoint?: string;
+  /** Engine of the generator; default ORT (see `createGenerator`). */
+  engine?: EngineName;
+  /** Fashion-MNIST's folder; default Debian's. */
+  data?: string;
+}
+
+/** Load one of {@link DOMAINS}. */
+export async function loadDomain(name: string, options: LoadDomainOptions = {}): Promise<CorrectionDomain> {
+  const models = options.models ?? "data/models";
+  const shipped = { scenes: "scenes_pggan64", fashion: "fashion_pggan32" }[name];
+  const netName = { scenes: "scenes_net", fashion: "fashion_net" }[name];
+  if (!shipped || !netName) throw new Error(`unknown domain "${name}"; known: ${DOMAINS.join(", ")}`);
+  const checkpoint = options.checkpoint ?? join(models, `${shipped}.safetensors`);
+  const real = await imageSource(name, { dir: options.data });
+  const realHeldout = await imageSource(name, { split: "heldout", dir: options.data });
+  const description = await loadGenerator(checkpoint);
+  if (description.resolution !== real.resolution) {
+    throw new Error(
+      `${checkpoint}: makes ${description.resolution}px images, but the ${name} domain is ${real.resolution}px`,
+    );
+  }
+  const net = await loadClassifier(join(models, `${netName}.safetensors`));
+  const featureName = netName.replace("_", "-");
+  const segmenter = name === "scenes"
+    ? await loadSegmenter(join(models, "scenes_segmenter.safetensors"))
+    : undefined;
+  const gen = await createGenerator(description, { engine: options.engine });
+  return {
+    name,
+    gen,
+    checkpoint,
+    real,
+    realHeldout,
+    backbone: classifierBackbone(net, featureName),
+    features: {
+      name: featureName,
+      dim: net.params["fc.weight"].shape[0],
+      extract: (images) => features(net, images),
+      dispose: () => {},
+    },
+    criterion: segmenter ? sceneDefectCriterion(segmenter) : confidenceCriterion(net, featureName),
+    truthMasks: segmenter && ((images) => {
+      const labels = segment(segmenter, images);
+      const { score, binary } = defectMapBatch(images, labels);
+      tf.dispose([labels, score]);
+      return binary;
+    }),
+    async dispose() {
+      await gen.dispose();
+      disposeClassifier(net);
+      if (segmenter) disposeSegmenter(segmenter);
+    },
+  };
+}
+
+/** Options of {@link artifactMasks}. */
+export interface ArtifactMaskOptions {
+  /** CAM method; default `"gradcam"`. */
+  method?: CamMethodName;
+  /** A pixel is in the mask when its normalised CAM exceeds this; default 0.5. */
+  threshold?: number;
+  /** Instead of `threshold`, the top fraction of each image's pixels. */
+  topFraction?: number;
+}
+
+/**
+ * The artifact masks of the correction method: the CAM of the artifact class of the classifier, normalised,
+ * upsampled to the image size and thresholded.
+ */
+export function artifactMasks(
+  classifier: ArtifactClassifier,
+  options: ArtifactMaskOptions = {},
+): ArtifactMaskFn {
+  return (images) => {
+    const { cams, logits } = cam(classifier, images, {
+      method: options.method ?? "gradcam",
+      target: ARTIFACT,
+    });
+    try {
+      return camMasks(
+        cams,
+        options.topFraction !== undefined
+          ? { topFraction: options.topFraction }
+          : { threshold: options.threshold ?? 0.5 },
+      );
+    } finally {
+      tf.dispose([cams, logits]);
+    }
+  };
+}
+
+/** Generate the images of `seeds` (clamped to [-1, 1], with optional edits); the caller disposes them. */
+export async function generateImages(
+  gen: GeneratorRunner,
+  seeds: readonly number[],
+  options: { edits?: Edits } = {},
+): Promise<tf.Tensor4D> {
+  const z = latents(seeds, gen.model.zDim);
+  try {
+    return (await gen.run(z, { clamp: true, edits: options.edits })).output;
+  } finally {
+    z.dispose();
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * Automatic correction of internal units (Tousi et al., CVPR 2021), one step per file:
+ *
+ * - `labels.ts`: label files (`seed,label,source` CSV) with line-numbered validation; `label_server.ts`: the
+ *   labelling page; `auto_label.ts`: the automatic labeller (a predefined criterion and two cut-offs);
+ * - `artifact_classifier.ts`: artifact / normal / real on a frozen feature extractor (only the last fully
+ *   connected layer is trained);
+ * - `defective_score.ts`: each unit's formula (1) mean IoU and formula (2) mean intersection with the artifact
+ *   masks (Grad-CAM of the artifact class, `lib/gradcam/`);
+ * - `baselines.ts`: random units and FID-based units;
+ * - `sequential.ts`: single-layer corrections and Algorithm 1, layer by layer;
+ * - `evaluate.ts`: FD, realism, precision and recall of (corrected) generations against real images;
+ * - `domain.ts`: a shipped model's generator, real images, backbone, features, criterion and artifact masks.
+ *
+ * @example
+ * ```ts
+ * import { correctionScale, rankUnits } from "./mod.ts";
+ * rankUnits([0.1, 0.7, 0.3]); // [1, 2, 0]
+ * correctionScale(1, 0.9); // 0: the worst unit of a layer is switched off
+ * ```
+ * @module
+ */
+export * from "./labels.ts";
+export * from "./label_server.ts";
+export * from "./auto_label.ts";
+export * from "./artifact_classifier.ts";
+export * from "./defective_score.ts";
+export * from "./baselines.ts";
+export * from "./sequential.ts";
+export * from "./evaluate.ts";
+export * from "./domain.ts";
