@@ -3,6 +3,7 @@
  * every step, and the paper's table.
  *
  *     deno task exp:correct [--model scenes|fashion] [--checkpoint g.pth] [--labels labels.csv]
+ *     deno task exp:correct --model churchoutdoor.pth --real churches/ --backbone resnet18.pth --labels labels.csv
  *         [--layer layer4] [--n 0.2] [--lambda 0.9] [--stop 6] [--no-sweeps] …   (--help lists every flag)
  *
  * Steps and what each writes under `<out>/<model>/` (default `results/correction/scenes/`):
@@ -17,7 +18,8 @@
  * 5. baselines (random units, FID-based units) on `layer`;
  * 6. corrections: single-layer ablation of the top-n units of `layer` by each ranking, and sequential correction;
  * 7. evaluation on held-out artifact seeds → `table.json`, `table.md`, `corrected.png`, `failures.png`; sweeps
- *    over n, lambda and the stopping layer → `sweeps.json`, `sweep_*.png`;
+ *    over n, lambda and the stopping layer → `sweeps.json`, `sweep_*.png`; the sequential correction itself →
+ *    `correction.json` (`deno task generate --correction correction.json` samples the corrected generator);
  * and `meta.json`. `<out>/table.md` gathers the tables of every model run so far, one column per model.
  *
  * Seeds: labelled seeds and real images are split by a seeded shuffle into classifier-training and held-out
@@ -37,34 +39,34 @@ import {
   ARTIFACT,
   ArtifactClassifier,
   artifactMasks,
+  artifactSplits,
   autoLabel,
   autoLabelSet,
+  correctionEdits,
   countLabels,
   type DefectiveScores,
   defectiveScores,
+  DOMAINS,
   type Edits,
   type EngineName,
   evaluateGenerations,
-  evaluateHead,
   fidBasedScores,
   generateImages,
   type GenerationMetrics,
-  type LabelledFeatures,
   type LabelSet,
   layersUpTo,
+  loadCustomDomain,
   loadDomain,
-  NORMAL,
-  pooledFeatures,
+  makeCorrection,
   randomScores,
   rankUnits,
   readLabels,
-  REAL,
   realReference,
   type ScaleRule,
-  seedsWith,
   sequentialCorrection,
-  trainHead,
+  trainArtifactClassifier,
   unitCount,
+  writeCorrection,
   writeLabels,
 } from "../lib/mod.ts";
 import { cam, camMaskIoU, camMasks, type CamMethodName } from "../lib/gradcam/mod.ts";
@@ -73,7 +75,6 @@ import { savePng } from "../lib/io/png.ts";
 import { type RawImage, toRawImages } from "../lib/io/raw_image.ts";
 import { stageIndex } from "../lib/models/stages.ts";
 import { hashKey } from "../lib/stats/tally.ts";
-import { Rng } from "../lib/tensor/rng.ts";
 import { parseConfig } from "../lib/util/config.ts";
 import { RunRecorder } from "../lib/util/meta.ts";
 import {
@@ -89,8 +90,12 @@ import {
 
 const config = parseConfig(
   {
-    model: "scenes", // a shipped domain: scenes | fashion
+    model: "scenes", // a shipped domain (scenes | fashion), or a generator checkpoint (then --real, --backbone, --labels)
     checkpoint: "", // a generator checkpoint of the domain's image size instead of the shipped one
+    real: "", // a checkpoint's real images: a folder of PNGs
+    backbone: "", // a checkpoint's frozen backbone: torchvision ResNet-18 weights
+    backboneSize: 0, // resize images to this before the ResNet (0: the generator's size)
+    inception: "", // pytorch-fid's Inception weights: FD becomes FID (default: the backbone's features)
     labels: "", // a label file (e.g. from `deno task label`) instead of the automatic labeller
     labelSeeds: 2400, // seeds 0 … labelSeeds−1 are labelled
     labelRule: "rank", // automatic labeller: "rank" (most/least flawed shares) or "cutoffs"
@@ -136,13 +141,30 @@ const config = parseConfig(
 const run = new RunRecorder("correct", config);
 const info = await initBackend({ backend: config.backend as BackendName });
 console.error(`tfjs backend: ${info.backend}, ${info.threads} thread(s)`);
+const custom = !(DOMAINS as readonly string[]).includes(config.model);
+if (custom && !(config.real && config.backbone && config.labels)) {
+  throw new Error(
+    `--model ${config.model} is not a shipped domain (${
+      DOMAINS.join(", ")
+    }), so it is a generator checkpoint: ` +
+      "it needs --real <folder of real PNGs>, --backbone <resnet18.pth> and --labels <labels.csv> " +
+      `(label its samples with: deno task label --checkpoint ${config.model} --out labels.csv)`,
+  );
+}
+const engine = config.engine as EngineName;
 const domain = await run.time("load", () =>
-  loadDomain(config.model, {
-    checkpoint: config.checkpoint || undefined,
-    engine: config.engine as EngineName,
-  }));
+  custom
+    ? loadCustomDomain({
+      checkpoint: config.model,
+      real: config.real,
+      backbone: config.backbone,
+      backboneSize: config.backboneSize || undefined,
+      inception: config.inception || undefined,
+      engine,
+    })
+    : loadDomain(config.model, { checkpoint: config.checkpoint || undefined, engine }));
 const { gen } = domain;
-const outDir = join(config.out, config.model);
+const outDir = join(config.out, domain.name);
 const cacheDir = join(outDir, "cache");
 await Deno.mkdir(cacheDir, { recursive: true });
 const pngFigures = config.figurePng && hasChromium();
@@ -174,13 +196,6 @@ async function saveFigure(name: string, fig: PlotlyFigure): Promise<void> {
   if (pngFigures) await saveFigurePng(join(outDir, `${name}.png`), fig);
 }
 
-/** Seeded shuffle, then the first `share` of the items are held out. */
-function split<T>(items: readonly T[], share: number, seed: number): { train: T[]; heldout: T[] } {
-  const order = new Rng(seed).permutation(items.length).map((i) => items[i]);
-  const cut = Math.round(share * items.length);
-  return { heldout: order.slice(0, cut), train: order.slice(cut) };
-}
-
 // ─── 1. Labels ────────────────────────────────────────────────────────────────────────────────────────────
 const labelSeedList = Array.from({ length: config.labelSeeds }, (_, i) => i);
 let labels: LabelSet;
@@ -194,7 +209,7 @@ if (config.labels) {
     fraction: config.labelFraction,
     cut: [config.artifactAbove, config.normalBelow],
   }, () =>
-    autoLabel(gen, domain.criterion, {
+    autoLabel(gen, domain.criterion!, {
       seeds: labelSeedList,
       rule: config.labelRule as "rank" | "cutoffs",
       fraction: config.labelFraction,
@@ -203,7 +218,6 @@ if (config.labels) {
       batch: config.batch,
     }));
   labels = autoLabelSet(auto);
-  await writeLabels(join(outDir, "labels.csv"), labels);
   // The extremes of the criterion, for a person to check.
   const byScore = [...auto].sort((a, b) => b.score - a.score);
   const shown = [...byScore.slice(0, config.show), ...byScore.slice(-config.show)];
@@ -219,6 +233,7 @@ if (config.labels) {
   );
   images.dispose();
 }
+await writeLabels(join(outDir, "labels.csv"), labels);
 const counts = countLabels(labels);
 say(`labels: ${counts.artifact} artifact, ${counts.normal} normal, ${counts.skip} skipped`);
 if (counts.artifact < 10 || counts.normal < 10) {
@@ -227,64 +242,25 @@ if (counts.artifact < 10 || counts.normal < 10) {
       (config.labels ? ` in ${config.labels}` : "; try --label-rule rank"),
   );
 }
-const artifactSplit = split(seedsWith(labels, "artifact"), config.heldoutShare, config.seed);
-const normalSplit = split(seedsWith(labels, "normal"), config.heldoutShare, config.seed + 1);
-const realSplit = split(
-  Array.from({ length: config.realImages }, (_, i) => i),
-  config.heldoutShare,
-  config.seed + 2,
-);
+const splitOptions = { realImages: config.realImages, heldoutShare: config.heldoutShare, seed: config.seed };
+const splits = artifactSplits(labels, splitOptions);
 
 // ─── 2. The artifact classifier ───────────────────────────────────────────────────────────────────────────
-async function featuresOf(
-  seeds: readonly number[],
-  realIndices: readonly number[],
-  classOf: (seed: number) => number,
-): Promise<LabelledFeatures> {
-  const parts: Float32Array[] = [];
-  for (let i = 0; i < seeds.length; i += config.batch) {
-    const images = await generateImages(gen, seeds.slice(i, i + config.batch));
-    parts.push(await pooledFeatures(domain.backbone, images));
-    images.dispose();
-  }
-  for (let i = 0; i < realIndices.length; i += config.batch) {
-    const images = domain.real.sample(realIndices.slice(i, i + config.batch));
-    parts.push(await pooledFeatures(domain.backbone, images));
-    images.dispose();
-  }
-  const features = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
-  parts.reduce((offset, p) => (features.set(p, offset), offset + p.length), 0);
-  return {
-    features,
-    labels: Int32Array.from([...seeds.map(classOf), ...realIndices.map(() => REAL)]),
-    dim: features.length / (seeds.length + realIndices.length),
-  };
-}
-const classOf = (seed: number) => (labels.get(seed)!.label === "artifact" ? ARTIFACT : NORMAL);
 const headFile = join(outDir, "classifier.safetensors");
 const classifierReport = await cached("classifier", {
   labels: [...labels],
-  real: config.realImages,
-  share: config.heldoutShare,
+  ...splitOptions,
   steps: config.headSteps,
-  seed: config.seed,
 }, async () => {
-  const train = await featuresOf([...artifactSplit.train, ...normalSplit.train], realSplit.train, classOf);
-  const heldout = await featuresOf(
-    [...artifactSplit.heldout, ...normalSplit.heldout],
-    realSplit.heldout,
-    classOf,
-  );
-  const head = trainHead(train, { steps: config.headSteps, seed: config.seed });
-  const model = new ArtifactClassifier(domain.backbone, head);
-  await model.save(headFile);
-  model.dispose();
-  return {
-    backbone: domain.backbone.name,
-    train: evaluateHead(head, train),
-    heldout: evaluateHead(head, heldout),
-    finalLoss: head.losses!.at(-1),
-  };
+  const trained = await trainArtifactClassifier(domain, labels, {
+    ...splitOptions,
+    steps: config.headSteps,
+    batch: config.batch,
+  });
+  await trained.classifier.save(headFile);
+  trained.classifier.dispose();
+  const { losses, ...report } = trained.report;
+  return { ...report, finalLoss: losses.at(-1) };
 });
 await writeJsonAtomic(join(outDir, "classifier.json"), classifierReport);
 say(
@@ -308,8 +284,8 @@ const pArtifact = async (images: tf.Tensor4D) => {
 };
 
 // ─── 3. Grad-CAM ─────────────────────────────────────────────────────────────────────────────────────────
-const fitSeeds = artifactSplit.train.slice(0, config.fitArtifacts);
-const evalSeeds = artifactSplit.heldout.slice(0, config.evalArtifacts);
+const fitSeeds = splits.artifact.train.slice(0, config.fitArtifacts);
+const evalSeeds = splits.artifact.heldout.slice(0, config.evalArtifacts);
 {
   const shown = fitSeeds.slice(0, config.show);
   const images = await generateImages(gen, shown);
@@ -479,12 +455,23 @@ function sequential(
   });
 }
 const sequentialEdits = (steps: SequentialJSON): Edits =>
-  Object.fromEntries(steps.map((s) => {
-    const scale = new Float32Array(units(s.layer)).fill(1);
-    s.units.forEach((u, i) => (scale[u] = s.scales[i]));
-    return [s.layer, { scale }];
-  }));
+  correctionEdits(gen.model, makeCorrection("sequential", steps));
 const seqSteps = await sequential({ n: config.n, lambda: config.lambda, stop: config.stop, fit: fitSeeds });
+// The correction as a file: `deno task generate --checkpoint … --correction correction.json` samples it.
+await writeCorrection(
+  join(outDir, "correction.json"),
+  makeCorrection("sequential", seqSteps, {
+    checkpoint: domain.checkpoint,
+    n: config.n,
+    lambda: config.lambda,
+    stop: config.stop,
+    rule: config.rule,
+    formula: 1,
+    tau: config.tau,
+    cam: config.cam,
+    fitArtifacts: fitSeeds.length,
+  }),
+);
 const rows: Record<string, { label: string; edits: Edits }> = {
   none: { label: "None", edits: {} },
   random: {

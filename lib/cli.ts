@@ -1,7 +1,7 @@
 /**
  * The ganatomy command line: one entry, one sub-command per job. `deno task <name>` calls it.
  *
- *     deno task generate --checkpoint g.pth --seeds 0-15 [--trace layer4,layer6] --out grid.png|out.safetensors
+ *     deno task generate --checkpoint g.pth --seeds 0-15 [--trace layer4,layer6] [--correction c.json] --out grid.png|out.safetensors
  *     deno task convert in.pth out.safetensors
  *     deno task dissect --checkpoint g.safetensors --segmenter s.safetensors --layer layer4 [--samples 1000]
  *     deno task label --out labels.csv [--checkpoint g.pth] [--seeds 0-199]
@@ -39,11 +39,12 @@ import { interpretableCounts, unitClassFigure } from "./viz/dissection.ts";
 import { saveFigureHtml } from "./viz/plotly.ts";
 import { hasChromium, saveFigurePng } from "./viz/plotly_png.ts";
 import { LABEL_USAGE, labelCommand } from "./correct/label_cli.ts";
+import { correctionEdits, readCorrection } from "./correct/correction_file.ts";
 
 const USAGE = `usage:
   ganatomy generate --checkpoint <file.pth|file.safetensors> (--z <z.safetensors> | --seeds 0-15)
                     [--trace layerK[,layerJ]] [--batch 8] [--engine ort|tfjs] [--device cpu|cuda]
-                    [--backend wasm|cpu|tensorflow] --out <out.safetensors|grid.png>
+                    [--backend wasm|cpu|tensorflow] [--correction correction.json] --out <out.safetensors|grid.png>
   ganatomy convert <in.pth> <out.safetensors>
   ganatomy fid <a> <b> [--inception <pt_inception.pth> | --net <domain net.safetensors>] [--features] [--save-a <stats.safetensors>]
                [--save-b <stats.safetensors>] [--batch 16] [--backend wasm|cpu|tensorflow]
@@ -81,6 +82,7 @@ export async function generate(args: string[]): Promise<void> {
       backend: { type: "string" },
       engine: { type: "string" },
       device: { type: "string" },
+      correction: { type: "string" },
     },
   });
   if (!values.checkpoint || !values.out) throw new UsageError("generate needs --checkpoint and --out");
@@ -103,6 +105,9 @@ export async function generate(args: string[]): Promise<void> {
   const model = await loadGenerator(values.checkpoint);
   const trace = values.trace ? values.trace.split(",").map((s) => s.trim()) : [];
   for (const name of trace) stageIndex(model, name);
+  const edits = values.correction
+    ? correctionEdits(model, await readCorrection(values.correction))
+    : undefined;
 
   const seeds = values.seeds === undefined ? undefined : parseSeeds(values.seeds);
   const z = values.z ? await readZ(values.z, model.zDim) : latents(seeds!, model.zDim);
@@ -119,7 +124,7 @@ export async function generate(args: string[]): Promise<void> {
   for (let start = 0; start < n; start += batch) {
     const size = Math.min(batch, n - start);
     const zb = tf.slice(z, [start, 0], [size, model.zDim]);
-    const { output, traces } = await gen.run(zb, { trace });
+    const { output, traces } = await gen.run(zb, { trace, edits });
     for (const [name, t] of [["images", output] as const, ...Object.entries(traces)]) {
       (chunks[name] ??= []).push(await t.data() as Float32Array);
       shapes[name] = t.shape.slice(1);

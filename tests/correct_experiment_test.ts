@@ -4,7 +4,7 @@
  */
 import { strict as assert } from "node:assert";
 import { join, resolve } from "node:path";
-import { isPng } from "../lib/io/png.ts";
+import { isPng, savePng } from "../lib/io/png.ts";
 import { readLabels } from "../lib/correct/labels.ts";
 import { hasChromium } from "../lib/viz/plotly_png.ts";
 
@@ -86,6 +86,24 @@ Deno.test("exp:correct writes the labels, classifier, scores, table, figures and
       assert.ok((await Deno.stat(join(res, `${f}.html`))).size > 1000, f);
       if (hasChromium()) assert.ok(isPng(await Deno.readFile(join(res, `${f}.png`))), f);
     }
+    // The saved correction samples the corrected generator through the CLI.
+    const grid = join(dir, "corrected.png");
+    const generated = await deno(
+      "lib/cli.ts",
+      ...[
+        "generate",
+        "--checkpoint",
+        model,
+        "--correction",
+        join(res, "correction.json"),
+        "--seeds",
+        "0-3",
+        "--out",
+        grid,
+      ],
+    );
+    assert.equal(generated.code, 0, generated.stderr);
+    assert.ok(isPng(await Deno.readFile(grid)));
     const meta = JSON.parse(await Deno.readTextFile(join(res, "meta.json")));
     assert.equal(meta.experiment, "correct");
 
@@ -94,6 +112,53 @@ Deno.test("exp:correct writes the labels, classifier, scores, table, figures and
     assert.match(again.stderr, /seq-0\.2-0\.9-2-16: cached/);
     assert.doesNotMatch(again.stderr, /defective scores:/);
     assert.deepEqual(JSON.parse(await Deno.readTextFile(join(res, "table.json"))), table);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("exp:correct runs a user checkpoint with real PNGs, a ResNet-18 backbone and a label file", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ganatomy-correct-custom-" });
+  try {
+    const real = join(dir, "real");
+    await Deno.mkdir(real);
+    for (let i = 0; i < 24; i++) {
+      const data = Uint8Array.from({ length: 20 * 20 * 3 }, (_, j) => (i * 37 + j * 11) % 256);
+      await savePng(join(real, `${String(i).padStart(3, "0")}.png`), {
+        data,
+        height: 20,
+        width: 20,
+        channels: 3,
+      });
+    }
+    const labels = join(dir, "labels.csv");
+    const rows = Array.from({ length: 60 }, (_, s) => `${s},${s % 2 ? "artifact" : "normal"},manual`);
+    await Deno.writeTextFile(labels, ["seed,label,source", ...rows].join("\n") + "\n");
+    const out = join(dir, "results");
+    const args = [
+      ...["--model", join(ROOT, "tests/fixtures/pggan/pggan16_zip.pth"), "--real", real, "--labels", labels],
+      ...["--backbone", join(ROOT, "tests/fixtures/resnet18/resnet18_tiny.pth"), "--real-images", "12"],
+      ...["--real-reference", "12", "--fit-artifacts", "10", "--eval-artifacts", "10", "--fid-seeds", "32"],
+      ...["--fid-top-k", "8", "--layer", "layer2", "--stop", "2", "--no-sweeps", "--show", "4", "--out", out],
+    ];
+    const result = await deno("experiments/correct.ts", ...args);
+    assert.equal(result.code, 0, result.stderr);
+    const table = JSON.parse(await Deno.readTextFile(join(out, "pggan16_zip", "table.json")));
+    assert.equal(table.metric, "FD (resnet18)");
+    assert.deepEqual(Object.keys(table.rows), ["none", "random", "fid_based", "ds1", "ds2", "seq"]);
+    assert.ok(Object.values(table.rows).every((r) => Number.isFinite((r as { fid: number }).fid)));
+    assert.equal((await readLabels(join(out, "pggan16_zip", "labels.csv"))).size, 60);
+
+    const missing = await deno(
+      "experiments/correct.ts",
+      "--model",
+      join(ROOT, "tests/fixtures/pggan/pggan16_zip.pth"),
+    );
+    assert.notEqual(missing.code, 0);
+    assert.match(
+      missing.stderr,
+      /needs --real <folder of real PNGs>, --backbone <resnet18\.pth> and --labels/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

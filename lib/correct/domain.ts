@@ -8,7 +8,10 @@
  * | `scenes`  | `scenes_pggan64`         | `scenes_net`           | scene defect fraction        | scene defect maps  |
  * | `fashion` | `fashion_pggan32`        | `fashion_net`          | 1 − fashion-net confidence   | —                  |
  *
- * A user checkpoint of the same image size can replace the generator (`checkpoint`).
+ * A user checkpoint of the same image size can replace the generator (`checkpoint`). Any other PGGAN checkpoint
+ * (e.g. GAN Dissection's LSUN models) runs through {@link loadCustomDomain}: the user brings real images (a folder
+ * of PNGs), a backbone (torchvision's ResNet-18 weights) and labels (the labelling page); FD is measured in the
+ * backbone's features, or in Inception's (FID) when pytorch-fid's weights are given.
  *
  * @example
  * ```ts
@@ -21,13 +24,15 @@
  * ```
  * @module
  */
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { defectMapBatch } from "../data/defects.ts";
-import { type ImageSource, imageSource } from "../data/source.ts";
+import { type ImageSource, imageSource, pngFolderSource } from "../data/source.ts";
 import type { Edits } from "../engine/edits.ts";
 import { createGenerator, type EngineName, type GeneratorRunner } from "../engine/select.ts";
 import type { FeatureExtractor } from "../metrics/features.ts";
+import { loadFidInception } from "../metrics/inception.ts";
+import { asFeatureExtractor, loadResnet18 } from "../models/resnet18.ts";
 import { disposeClassifier, features, loadClassifier } from "../models/classifier.ts";
 import { loadGenerator } from "../models/load.ts";
 import { disposeSegmenter, loadSegmenter, segment } from "../models/segmenter.ts";
@@ -61,8 +66,8 @@ export interface CorrectionDomain {
   backbone: FrozenBackbone;
   /** The feature space of FD, realism, precision and recall. */
   features: FeatureExtractor;
-  /** The automatic labelling criterion. */
-  criterion: LabelCriterion;
+  /** The automatic labelling criterion (none for a custom domain: label with the labelling page). */
+  criterion?: LabelCriterion;
   /** Scenes: binary ground-truth defect maps `[N, H, W]` of images (the segmenter's labels, the scene grammar). */
   truthMasks?: (images: tf.Tensor4D) => tf.Tensor3D;
   dispose(): Promise<void>;
@@ -125,6 +130,49 @@ export async function loadDomain(name: string, options: LoadDomainOptions = {}):
       await gen.dispose();
       disposeClassifier(net);
       if (segmenter) disposeSegmenter(segmenter);
+    },
+  };
+}
+
+/** Options of {@link loadCustomDomain}. */
+export interface CustomDomainOptions {
+  /** The generator: any checkpoint `loadGenerator` reads (GAN Dissection's PGGAN `.pth`, safetensors). */
+  checkpoint: string;
+  /** A folder of real PNGs; the first half trains the classifier, the second half is the metrics' reference. */
+  real: string;
+  /** The frozen backbone: torchvision ResNet-18 weights (`.pth` or safetensors). */
+  backbone: string;
+  /** Resize images to this size before the ResNet (e.g. 224); default: run at the generator's size. */
+  backboneSize?: number;
+  /** pytorch-fid's Inception weights: FD becomes FID; default: the backbone's features. */
+  inception?: string;
+  /** Engine of the generator; default ORT. */
+  engine?: EngineName;
+  /** At most this many real PNGs are read; default 4000. */
+  limit?: number;
+}
+
+/** A user's model and data as a correction domain (see the module documentation). */
+export async function loadCustomDomain(options: CustomDomainOptions): Promise<CorrectionDomain> {
+  const description = await loadGenerator(options.checkpoint);
+  const source = { resolution: description.resolution, channels: 3 as const, limit: options.limit };
+  const real = await pngFolderSource(options.real, source);
+  const realHeldout = await pngFolderSource(options.real, { ...source, split: "heldout" });
+  const resnet = await loadResnet18(options.backbone, { resize: options.backboneSize });
+  const inception = options.inception ? await loadFidInception(options.inception) : undefined;
+  const gen = await createGenerator(description, { engine: options.engine });
+  return {
+    name: basename(options.checkpoint).replace(/\.[^.]*$/, ""),
+    gen,
+    checkpoint: options.checkpoint,
+    real,
+    realHeldout,
+    backbone: { name: "resnet18", featureMap: (images) => resnet.featureMap(images) },
+    features: inception ?? { ...asFeatureExtractor(resnet), dispose: () => {} },
+    async dispose() {
+      await gen.dispose();
+      resnet.dispose();
+      inception?.dispose();
     },
   };
 }

@@ -4,11 +4,12 @@
  * - `labels.ts`: label files (`seed,label,source` CSV) with line-numbered validation; `label_server.ts`: the
  *   labelling page; `auto_label.ts`: the automatic labeller (a predefined criterion and two cut-offs);
  * - `artifact_classifier.ts`: artifact / normal / real on a frozen feature extractor (only the last fully
- *   connected layer is trained);
+ *   connected layer is trained); `artifact_data.ts`: from labels to a trained, scored classifier;
  * - `defective_score.ts`: each unit's formula (1) mean IoU and formula (2) mean intersection with the artifact
  *   masks (Grad-CAM of the artifact class, `lib/gradcam/`);
  * - `baselines.ts`: random units and FID-based units;
- * - `sequential.ts`: single-layer corrections and Algorithm 1, layer by layer;
+ * - `sequential.ts`: single-layer corrections and Algorithm 1, layer by layer; `correction_file.ts`: a correction
+ *   saved as a file, to sample the corrected generator later;
  * - `evaluate.ts`: FD, realism, precision and recall of (corrected) generations against real images;
  * - `domain.ts`: a shipped model's generator, real images, backbone, features, criterion and artifact masks.
  *
@@ -24,8 +25,10 @@ export * from "./labels.ts";
 export * from "./label_server.ts";
 export * from "./auto_label.ts";
 export * from "./artifact_classifier.ts";
+export * from "./artifact_data.ts";
 export * from "./defective_score.ts";
 export * from "./baselines.ts";
 export * from "./sequential.ts";
+export * from "./correction_file.ts";
 export * from "./evaluate.ts";
 export * from "./domain.ts";

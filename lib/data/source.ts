@@ -6,6 +6,8 @@
  *   (1,000,000 of them), the held-out split starts at seed {@link SCENES_HELDOUT_OFFSET}.
  * - `fashion`: Fashion-MNIST (32x32 grey, padded) from Debian's `dataset-fashion-mnist`; 60,000 training and 10,000
  *   test images.
+ * - a folder of PNGs ({@link pngFolderSource}): a user's real images (e.g. LSUN churches for a GAN Dissection
+ *   checkpoint), decoded once, resized to the generator's size, split into training and held-out halves.
  *
  * @example
  * ```ts
@@ -19,6 +21,10 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { convertChannels, type RawImage } from "../io/raw_image.ts";
+import { loadPngRaw } from "../io/png.ts";
+import { listPngs } from "../metrics/features.ts";
+import { resizeBilinear } from "../tensor/upsample.ts";
 import { fashionImages, loadFashion } from "./fashion.ts";
 import { sceneBatch } from "./scenes.ts";
 
@@ -77,4 +83,57 @@ export async function imageSource(name: string, options: ImageSourceOptions = {}
     };
   }
   throw new Error(`unknown image source "${name}"; known: scenes, fashion`);
+}
+
+/** Options of {@link pngFolderSource}. */
+export interface PngFolderOptions {
+  /** Size the images are resized to (bilinear, square); default: the first image's (all must then match). */
+  resolution?: number;
+  /** 1 (grey) or 3 (RGB); default 3. */
+  channels?: 1 | 3;
+  /** At most this many files (sorted by name) are read; default 4000. */
+  limit?: number;
+  /** `"train"` (default): the first half of the files; `"heldout"`: the second half; `"all"`. */
+  split?: "train" | "heldout" | "all";
+}
+
+/**
+ * The PNGs of a folder as a source (decoded once and kept as 8-bit; resized when drawn). Throws naming the
+ * folder when it has no PNGs, and naming the file when one cannot be decoded.
+ */
+export async function pngFolderSource(dir: string, options: PngFolderOptions = {}): Promise<ImageSource> {
+  const files = (await listPngs(dir)).slice(0, options.limit ?? 4000);
+  const half = Math.ceil(files.length / 2);
+  const split = options.split ?? "train";
+  const chosen = split === "all" ? files : split === "train" ? files.slice(0, half) : files.slice(half);
+  if (chosen.length === 0) throw new Error(`${dir}: no images in the ${split} split (${files.length} PNGs)`);
+  const channels = options.channels ?? 3;
+  const images: RawImage[] = [];
+  for (const file of chosen) images.push(convertChannels(await loadPngRaw(file), channels));
+  const resolution = options.resolution ?? images[0].height;
+  return {
+    name: dir,
+    description: `${chosen.length} PNGs of ${dir} (${split} split), resized to ${resolution}x${resolution}`,
+    resolution,
+    channels,
+    size: images.length,
+    sample(indices) {
+      return tf.tidy(() => {
+        const batch = indices.map((i) => {
+          const img = images[i];
+          if (!img) {
+            throw new Error(
+              `${dir}: index ${i} is outside the ${images.length} images of the ${split} split`,
+            );
+          }
+          const t = tf.tensor4d(img.data, [1, img.height, img.width, channels], "float32"); // [1, h, w, C]
+          const sized = img.height === resolution && img.width === resolution
+            ? t
+            : resizeBilinear(t, [resolution, resolution]);
+          return tf.sub(tf.div(sized, 127.5), 1); // [1, R, R, C] in [-1, 1]
+        });
+        return tf.concat(batch) as tf.Tensor4D;
+      });
+    },
+  };
 }
