@@ -89,3 +89,18 @@ Deno.test("scenes_net: card's attribute accuracy and F1 on 500 fresh held-out sc
   within(m.accuracy, c.metrics.accuracy, 0.02, "mean attribute accuracy");
   within(m.meanF1!, c.metrics.meanF1, 0.03, "mean attribute F1");
 });
+
+Deno.test("GAN cards: weights as the card says; an evaluation, when present, is of these weights", async () => {
+  for (const name of ["scenes_pggan64", "fashion_pggan32"]) {
+    const { card: c } = await card(name);
+    const evaluation = (c as Card & { evaluation?: Record<string, unknown> }).evaluation;
+    if (!evaluation) continue; // the training export rewrites the card; `deno task card:gan` adds it back
+    assert.equal(evaluation.weights_sha256, c.weights.sha256, `${name}: the evaluation is of other weights`);
+    assert.ok(
+      (evaluation.fd as number) > 0 && (evaluation.samples as number) >= 1000,
+      JSON.stringify(evaluation),
+    );
+    const grid = await Deno.readFile(join(MODELS, evaluation.grid as string));
+    assert.deepEqual(Array.from(grid.subarray(1, 4)), [80, 78, 71], `${name}: grid is a PNG`);
+  }
+});
