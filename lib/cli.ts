@@ -52,6 +52,9 @@ const USAGE = `usage:
   ganatomy prdc <real> <fake> [--k 3] [--out scores.json] [--vgg <vgg16.pth> | --inception <pth> | --net <domain net.safetensors>]
                 [--save-real <features.safetensors>] [--save-fake <features.safetensors>] [--batch 16] [--backend …]
       <real>, <fake>: a folder of PNGs (needs --vgg, --inception or --net) or a feature file (tensor "features" [N, D])
+  ganatomy dissect --checkpoint <g.pth|g.safetensors> --segmenter <segmenter.safetensors> --layer layerK
+                   [--samples 1000] [--threshold quantile|iqr] [--batch 16] [--cache <dir>] [--out <units.json>]
+                   [--engine ort|tfjs] [--backend …]
 ${LABEL_USAGE}`;
 
 class UsageError extends Error {}
