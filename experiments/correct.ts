@@ -431,15 +431,17 @@ const ablateTop = (ranking: ArrayLike<number>): Edits => ({
 });
 type SequentialJSON = { layer: string; units: number[]; scales: number[] }[];
 function sequential(
-  options: { n: number; lambda: number; stop: number; fit: number[] },
+  options: { n: number; lambda: number; stop: number; fit: number[]; rule?: ScaleRule },
 ): Promise<SequentialJSON> {
-  return cached(`seq-${options.n}-${options.lambda}-${options.stop}-${options.fit.length}`, {
+  const rule = options.rule ?? (config.rule as ScaleRule);
+  const suffix = rule === "lambda(1-ds)" ? "" : "-gentle";
+  return cached(`seq-${options.n}-${options.lambda}-${options.stop}-${options.fit.length}${suffix}`, {
     head: classifierReport,
     ...options,
     tau: config.tau,
     cam: config.cam,
     t: config.camThreshold,
-    rule: config.rule,
+    rule,
   }, async () => {
     const { steps } = await sequentialCorrection(gen, {
       seeds: options.fit,
@@ -447,7 +449,7 @@ function sequential(
       stop: options.stop,
       n: options.n,
       lambda: options.lambda,
-      rule: config.rule as ScaleRule,
+      rule,
       tau: config.tau,
       batch: config.batch,
     });
@@ -484,6 +486,19 @@ const rows: Record<string, { label: string; edits: Edits }> = {
   seq: {
     label: `Seq. Corr. (layer1…layer${config.stop}, n ${config.n}, λ ${config.lambda})`,
     edits: sequentialEdits(seqSteps),
+  },
+  // The other reading of the rescaling rule (lib/correct/sequential.ts), for comparison.
+  seq_gentle: {
+    label: `Seq. Corr., scale 1 − λ·DS (layer1…layer${config.stop}, n ${config.n}, λ ${config.lambda})`,
+    edits: sequentialEdits(
+      await sequential({
+        n: config.n,
+        lambda: config.lambda,
+        stop: config.stop,
+        fit: fitSeeds,
+        rule: config.rule === "lambda(1-ds)" ? "1-lambda·ds" : "lambda(1-ds)",
+      }),
+    ),
   },
 };
 
@@ -648,7 +663,7 @@ if (config.sweeps) {
     }
   }
   columns.sort((a, b) => a.model.localeCompare(b.model));
-  const names = ["none", "random", "fid_based", "ds1", "ds2", "seq"];
+  const names = ["none", "random", "fid_based", "ds1", "ds2", "seq", "seq_gentle"];
   const labelsOf: Record<string, string> = {
     none: "None",
     random: "Random",
@@ -656,6 +671,7 @@ if (config.sweeps) {
     ds1: "DS (1)",
     ds2: "DS (2)",
     seq: "Seq. Corr.",
+    seq_gentle: "Seq. Corr. (1 − λ·DS)",
   };
   const all = [
     "# Correction of artifact generations: every model",
