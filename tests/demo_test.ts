@@ -34,8 +34,8 @@ Deno.test("deno task demo --quick writes REPORT.md with both parts and its figur
     assert.match(r.stderr, /\[correct\] done/);
 
     const report = await Deno.readTextFile(join(out, "REPORT.md"));
-    assert.match(report, /## 1\. GAN Dissection of `layer4`/);
-    assert.match(report, /## 2\. Correction of artifact units/);
+    assert.match(report, /## GAN Dissection of `layer4`/);
+    assert.match(report, /## Correction of artifact units/);
     assert.match(report, /### Removing trees/);
     assert.match(report, /### Inserting doors/);
     assert.match(report, /held-out accuracy \*\*\d+\.\d%\*\*/);

@@ -39,6 +39,9 @@ export async function displayBundle(bundle: Record<string, unknown>, what = "dis
     );
   }
   await Deno.jupyter.display(bundle, { raw: true });
+  // Deno's kernel can drop the last message a cell sends before its reply (seen under nbconvert with Deno 2.9):
+  // an empty stream message after the display keeps the display itself from being that last message.
+  await Deno.jupyter.broadcast("stream", { name: "stdout", text: "" });
 }
 
 /** The MIME bundle {@link showImage} displays: `image/png` (base64) and a `text/plain` summary. */
