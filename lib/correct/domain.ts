@@ -73,6 +73,9 @@ export interface CorrectionDomain {
   dispose(): Promise<void>;
 }
 
+/** A shipped domain: it has an automatic labelling criterion. */
+export type ShippedDomain = CorrectionDomain & { criterion: LabelCriterion };
+
 /** Options of {@link loadDomain}. */
 export interface LoadDomainOptions {
   /** Folder of the shipped models; default `data/models`. */
@@ -86,7 +89,7 @@ export interface LoadDomainOptions {
 }
 
 /** Load one of {@link DOMAINS}. */
-export async function loadDomain(name: string, options: LoadDomainOptions = {}): Promise<CorrectionDomain> {
+export async function loadDomain(name: string, options: LoadDomainOptions = {}): Promise<ShippedDomain> {
   const models = options.models ?? "data/models";
   const shipped = { scenes: "scenes_pggan64", fashion: "fashion_pggan32" }[name];
   const netName = { scenes: "scenes_net", fashion: "fashion_net" }[name];

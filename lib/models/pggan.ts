@@ -13,8 +13,8 @@
  *
  * @example
  * ```ts
- * import { randomPggan } from "./pggan.ts";
- * const model = randomPggan([512, 512, 512, 512, 512, 256, 128, 64, 32]); // GAN Dissection's 256x256 shape
+ * import { PGGAN_SIZES, randomPggan } from "./pggan.ts";
+ * const model = randomPggan(PGGAN_SIZES[256]); // GAN Dissection's 256x256 shape: [512, 512, 512, 512, 256, 128, 64, 32]
  * console.log(model.resolution, model.stages.at(-1)!.name); // 256 "output_256x256"
  * ```
  * @module
