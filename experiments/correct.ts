@@ -107,7 +107,8 @@ const config = parseConfig(
     headSteps: 500, // Adam steps of the classifier's fully connected layer
     cam: "gradcam", // CAM of the artifact masks: gradcam | gradcam++ | scorecam
     camThreshold: 0.5, // mask = normalised CAM above this
-    tau: 0.005, // unit thresholds: P(a_u > T_u) = tau
+    tau: 0.005, // unit thresholds: P(a_u > T_u) = tau …
+    thresholdSeeds: 500, // … over all positions of the generations of seeds 0 … thresholdSeeds−1 (every label)
     layer: "layer4", // the layer of the single-layer rows
     n: 0.2, // units corrected per layer: fraction (< 1) or count
     lambda: 0.9,
@@ -286,6 +287,8 @@ const pArtifact = async (images: tf.Tensor4D) => {
 // ─── 3. Grad-CAM ─────────────────────────────────────────────────────────────────────────────────────────
 const fitSeeds = splits.artifact.train.slice(0, config.fitArtifacts);
 const evalSeeds = splits.artifact.heldout.slice(0, config.evalArtifacts);
+// "Over all images": the thresholds come from generations of every kind, not from the artifacts alone.
+const thresholdSeeds = Array.from({ length: config.thresholdSeeds }, (_, i) => i);
 {
   const shown = fitSeeds.slice(0, config.show);
   const images = await generateImages(gen, shown);
@@ -373,12 +376,19 @@ for (const layer of scoreLayers) {
       head: classifierReport,
       seeds: fitSeeds,
       tau: config.tau,
+      thresholds: config.thresholdSeeds,
       cam: config.cam,
       t: config.camThreshold,
     },
     async () =>
       toJSON(
-        await defectiveScores(gen, layer, { seeds: fitSeeds, masks, tau: config.tau, batch: config.batch }),
+        await defectiveScores(gen, layer, {
+          seeds: fitSeeds,
+          masks,
+          tau: config.tau,
+          thresholdSeeds,
+          batch: config.batch,
+        }),
       ),
   );
 }
@@ -439,12 +449,14 @@ function sequential(
     head: classifierReport,
     ...options,
     tau: config.tau,
+    thresholds: config.thresholdSeeds,
     cam: config.cam,
     t: config.camThreshold,
     rule,
   }, async () => {
     const { steps } = await sequentialCorrection(gen, {
       seeds: options.fit,
+      thresholdSeeds,
       masks,
       stop: options.stop,
       n: options.n,

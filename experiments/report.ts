@@ -159,6 +159,7 @@ export const QUICK_FLAGS: { dissect: Flags; correct: Flags } = {
   },
   correct: {
     labelSeeds: 160,
+    thresholdSeeds: 64,
     realImages: 60,
     fitArtifacts: 16,
     evalArtifacts: 16,

@@ -29,7 +29,18 @@ Deno.test("exp:correct writes the labels, classifier, scores, table, figures and
     await Deno.copyFile(join(ROOT, "data/models/scenes_pggan64.safetensors"), model);
     const out = join(dir, "results");
     const tiny = [
-      ...["--checkpoint", model, "--label-seeds", "160", "--real-images", "60", "--fit-artifacts", "16"],
+      ...[
+        "--checkpoint",
+        model,
+        "--label-seeds",
+        "160",
+        "--threshold-seeds",
+        "64",
+        "--real-images",
+        "60",
+        "--fit-artifacts",
+        "16",
+      ],
       ...["--eval-artifacts", "16", "--fid-seeds", "64", "--fid-top-k", "16", "--real-reference", "100"],
       ...[
         "--stop",
@@ -145,7 +156,14 @@ Deno.test("exp:correct runs a user checkpoint with real PNGs, a ResNet-18 backbo
     const out = join(dir, "results");
     const args = [
       ...["--model", join(ROOT, "tests/fixtures/pggan/pggan16_zip.pth"), "--real", real, "--labels", labels],
-      ...["--backbone", join(ROOT, "tests/fixtures/resnet18/resnet18_tiny.pth"), "--real-images", "12"],
+      ...[
+        "--backbone",
+        join(ROOT, "tests/fixtures/resnet18/resnet18_tiny.pth"),
+        "--real-images",
+        "12",
+        "--threshold-seeds",
+        "32",
+      ],
       ...["--real-reference", "12", "--fit-artifacts", "10", "--eval-artifacts", "10", "--fid-seeds", "32"],
       ...["--fid-top-k", "8", "--layer", "layer2", "--stop", "2", "--no-sweeps", "--show", "4", "--out", out],
     ];
