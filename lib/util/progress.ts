@@ -144,6 +144,7 @@ export function progress(total: number | undefined, opts: ProgressOptions = {}):
   let fields: ProgressFields = {};
   let lastDraw = -Infinity;
   let lastLine = start;
+  let lastLineKey = "";
   let finished = false;
 
   const stats = () => {
@@ -187,7 +188,11 @@ export function progress(total: number | undefined, opts: ProgressOptions = {}):
       lastDraw = t;
       writeAllSync(writer, `\r${liveLine()}\x1b[K${final ? "\n" : ""}`);
     } else if (final || t - lastLine >= intervalMs) {
+      // The final line repeats nothing: not when the last periodic line already showed this count and these fields.
+      const key = `${count} ${formatFields(fields)}`;
+      if (final && key === lastLineKey) return;
       lastLine = t;
+      lastLineKey = key;
       writeAllSync(writer, plainLine());
     }
   };

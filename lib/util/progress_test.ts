@@ -43,6 +43,16 @@ Deno.test("plain lines every interval seconds and at the end, for a non-TTY writ
   assert.ok(!text().includes("\r"), "no carriage returns in plain mode");
 });
 
+Deno.test("the final plain line is not repeated when the last periodic one showed the same state", () => {
+  const { writer, text, clock } = capture();
+  const p = progress(20, { label: "eval", writer, now: () => clock.t });
+  clock.t = 10_000;
+  p.tick(20); // the periodic line at 100 %
+  clock.t = 10_500;
+  p.done();
+  assert.equal(text(), "eval: 20/20 (100.0%), 2 it/s, elapsed 00:10, ETA 00:00\n");
+});
+
 Deno.test("unknown totals, custom interval and slow rates", () => {
   const { writer, text, clock } = capture();
   const p = progress(undefined, { writer, interval: 2, unit: "batch", now: () => clock.t });
