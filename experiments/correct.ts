@@ -42,7 +42,9 @@ import {
   artifactSplits,
   autoLabel,
   autoLabelSet,
+  combinedTableMarkdown,
   correctionEdits,
+  type CorrectionTable,
   countLabels,
   type DefectiveScores,
   defectiveScores,
@@ -60,10 +62,13 @@ import {
   makeCorrection,
   randomScores,
   rankUnits,
+  readCorrectionTables,
   readLabels,
   realReference,
   type ScaleRule,
   sequentialCorrection,
+  tableMarkdown,
+  tableRow,
   trainArtifactClassifier,
   unitCount,
   writeCorrection,
@@ -543,40 +548,21 @@ for (const [name, row] of Object.entries(rows)) {
   table[name] = { label: row.label, ...(await evaluate(name, row.edits)) };
 }
 const metricName = `FD (${domain.features.name})`;
-await writeJsonAtomic(join(outDir, "table.json"), {
-  model: config.model,
+const tableJson: CorrectionTable = {
+  model: domain.name,
   checkpoint: domain.checkpoint,
   features: domain.features.name,
   metric: metricName,
   evalSeeds: evalSeeds.length,
-  rows: Object.fromEntries(
-    Object.entries(table).map(([name, r]) => [name, {
-      label: r.label,
-      fid: r.fd,
-      realism: r.realism,
-      realism_median: r.realismMedian,
-      precision: r.precision,
-      recall: r.recall,
-      ...r.extras,
-    }]),
-  ),
+  rows: Object.fromEntries(Object.entries(table).map(([name, r]) => [name, tableRow(r.label, r)])),
+};
+await writeJsonAtomic(join(outDir, "table.json"), tableJson);
+const md = tableMarkdown(tableJson, {
+  note:
+    `Real reference: ${config.realReference} held-out real images; features ${domain.features.name} (not ` +
+    "Inception: FD, not FID). p_artifact: the artifact classifier's probability" +
+    (domain.truthMasks ? "; defect_fraction: share of pixels the scene grammar cannot explain." : "."),
 });
-const extraNames = Object.keys(extras);
-const md = [
-  `# Correction of ${config.model} (${evalSeeds.length} held-out artifact generations)`,
-  "",
-  `| method | ${metricName} ↓ | realism ↑ | precision ↑ | recall ↑ | ${extraNames.join(" ↓ | ")} ↓ |`,
-  `|---|---|---|---|---|${extraNames.map(() => "---").join("|")}|`,
-  ...Object.values(table).map((r) =>
-    `| ${r.label} | ${r.fd.toFixed(3)} | ${r.realism.toFixed(3)} | ${r.precision.toFixed(3)} | ${
-      r.recall.toFixed(3)
-    } | ${extraNames.map((e) => r.extras[e].toFixed(3)).join(" | ")} |`
-  ),
-  "",
-  `Real reference: ${config.realReference} held-out real images; features ${domain.features.name} (not Inception: FD, ` +
-  "not FID). p_artifact: the artifact classifier's probability" +
-  (domain.truthMasks ? "; defect_fraction: share of pixels the scene grammar cannot explain." : "."),
-].join("\n");
 await writeFileAtomic(join(outDir, "table.md"), md + "\n");
 console.log(md);
 
@@ -664,41 +650,10 @@ if (config.sweeps) {
 }
 
 // Every model's table side by side.
-{
-  const columns: { model: string; rows: Record<string, { fid: number; realism: number }>; metric: string }[] =
-    [];
-  for await (const entry of Deno.readDir(config.out)) {
-    try {
-      columns.push(JSON.parse(await Deno.readTextFile(join(config.out, entry.name, "table.json"))));
-    } catch {
-      // not a model folder
-    }
-  }
-  columns.sort((a, b) => a.model.localeCompare(b.model));
-  const names = ["none", "random", "fid_based", "ds1", "ds2", "seq", "seq_gentle"];
-  const labelsOf: Record<string, string> = {
-    none: "None",
-    random: "Random",
-    fid_based: "FID-based",
-    ds1: "DS (1)",
-    ds2: "DS (2)",
-    seq: "Seq. Corr.",
-    seq_gentle: "Seq. Corr. (1 − λ·DS)",
-  };
-  const all = [
-    "# Correction of artifact generations: every model",
-    "",
-    `| method | ${columns.map((c) => `${c.model}: ${c.metric} ↓ / realism ↑`).join(" | ")} |`,
-    `|---|${columns.map(() => "---").join("|")}|`,
-    ...names.map((n) =>
-      `| ${labelsOf[n]} | ${
-        columns.map((c) => c.rows[n] ? `${c.rows[n].fid.toFixed(3)} / ${c.rows[n].realism.toFixed(3)}` : "—")
-          .join(" | ")
-      } |`
-    ),
-  ].join("\n");
-  await writeFileAtomic(join(config.out, "table.md"), all + "\n");
-}
+await writeFileAtomic(
+  join(config.out, "table.md"),
+  combinedTableMarkdown(await readCorrectionTables(config.out)) + "\n",
+);
 
 real.dispose();
 classifier.dispose();

@@ -22,6 +22,7 @@
  */
 import { basename, extname, join, relative, resolve } from "node:path";
 import { writeFileAtomic } from "../lib/io/atomic.ts";
+import type { CorrectionTable } from "../lib/correct/table.ts";
 import { parseConfig } from "../lib/util/config.ts";
 import { formatDuration } from "../lib/util/progress.ts";
 import { gitRevision, type RunMeta, RunRecorder } from "../lib/util/meta.ts";
@@ -36,7 +37,6 @@ import {
   ROOT,
   runExperiment,
   seconds,
-  type TableJson,
   textTable,
   toArgs,
 } from "./report.ts";
@@ -153,7 +153,7 @@ await run.write(outDir, {
 });
 
 // ---- Summary on stdout ----
-const table = await readJson<TableJson>(join(correctDir, "table.json"));
+const table = await readJson<CorrectionTable>(join(correctDir, "table.json"));
 const iv = await readJson<Interventions>(join(dissectDir, "interventions.json"));
 const [removed, removal] = Object.entries(iv.removal)[0];
 console.log(`demo: ${join(config.out, "REPORT.md")} in ${formatDuration(total)}`);

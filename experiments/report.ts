@@ -136,12 +136,6 @@ export interface SweepsJson {
 
 const SWEPT: Record<string, string> = { n: "units per layer n", lambda: "λ", stop: "the stopping layer" };
 
-export interface TableJson {
-  metric: string;
-  evalSeeds: number;
-  rows: Record<string, { label: string; fid: number; realism: number }>;
-}
-
 /** Tiny sizes of both experiments (the whole pipeline in about a minute): `--quick` of demo and reproduce. */
 export const QUICK_FLAGS: { dissect: Flags; correct: Flags } = {
   dissect: {

@@ -10,7 +10,8 @@
  * - `baselines.ts`: random units and FID-based units;
  * - `sequential.ts`: single-layer corrections and Algorithm 1, layer by layer; `correction_file.ts`: a correction
  *   saved as a file, to sample the corrected generator later;
- * - `evaluate.ts`: FD, realism, precision and recall of (corrected) generations against real images;
+ * - `evaluate.ts`: FD, realism, precision and recall of (corrected) generations against real images; `table.ts`:
+ *   the paper's table, per model and every model side by side;
  * - `domain.ts`: a shipped model's generator, real images, backbone, features, criterion and artifact masks.
  *
  * @example
@@ -31,4 +32,5 @@ export * from "./baselines.ts";
 export * from "./sequential.ts";
 export * from "./correction_file.ts";
 export * from "./evaluate.ts";
+export * from "./table.ts";
 export * from "./domain.ts";
