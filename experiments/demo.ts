@@ -11,6 +11,7 @@
  *   figures);
  * - `correction/scenes/`: `experiments/correct.ts`'s results (labels, classifier, Grad-CAM, defective scores,
  *   the table, figures);
+ * - `samples_<generator>.png`: 32 samples of each shipped generator (scenes and fashion);
  * - `REPORT.md`: what ran (model, sizes, timings, git revision) and the results of both parts, figures linked;
  * - `meta.json`.
  *
@@ -22,7 +23,13 @@
  */
 import { basename, extname, join, relative, resolve } from "node:path";
 import { writeFileAtomic } from "../lib/io/atomic.ts";
+import { type BackendName, initBackend } from "../lib/backend/backend.ts";
+import { generateImages } from "../lib/correct/domain.ts";
 import type { CorrectionTable } from "../lib/correct/table.ts";
+import { createGenerator, type EngineName } from "../lib/engine/select.ts";
+import { savePng } from "../lib/io/png.ts";
+import { loadGenerator } from "../lib/models/load.ts";
+import { imageGrid } from "../lib/viz/grid.ts";
 import { parseConfig } from "../lib/util/config.ts";
 import { formatDuration } from "../lib/util/progress.ts";
 import { gitRevision, type RunMeta, RunRecorder } from "../lib/util/meta.ts";
@@ -105,6 +112,27 @@ const dissectDir = join(outDir, "dissection", basename(model, extname(model)));
 const correctDir = join(outDir, "correction", "scenes");
 
 say(`model ${model}${config.quick ? " (--quick: tiny sizes)" : ""}; results under ${outDir}`);
+// The shipped generators first: 32 samples of each (ORT, a second each).
+const samplesOf: Record<string, string> = {};
+await run.time("samples", async () => {
+  await Deno.mkdir(outDir, { recursive: true });
+  await initBackend({ backend: config.backend as BackendName });
+  const generators = {
+    scenes_pggan64: model,
+    fashion_pggan32: join(ROOT, "data/models/fashion_pggan32.safetensors"),
+  };
+  for (const [name, path] of Object.entries(generators)) {
+    const gen = await createGenerator(await loadGenerator(path), { engine: config.engine as EngineName });
+    const images = await generateImages(gen, Array.from({ length: 32 }, (_, i) => i));
+    samplesOf[name] = `samples_${name}.png`;
+    await savePng(
+      join(outDir, samplesOf[name]),
+      imageGrid(images, { cols: 16, scale: images.shape[1] < 64 ? 2 : 1 }),
+    );
+    images.dispose();
+    await gen.dispose();
+  }
+});
 say("1/2 GAN Dissection of layer4 and the interventions (experiments/dissect.ts)");
 await run.time("dissection", () => runExperiment("experiments/dissect.ts", toArgs(dissectFlags)));
 say(`1/2 done in ${formatDuration(run.timings.dissection)}`);
@@ -139,6 +167,11 @@ const report = [
   `- **Correction** (\`experiments/correct.ts\`): ${sizeLine(sizes.correct)}; results in ` +
   `[\`${relative(outDir, correctDir)}/\`](${relative(outDir, correctDir)}/).`,
   "",
+  "## The shipped generators",
+  "",
+  ...Object.entries(samplesOf).flatMap((
+    [name, file],
+  ) => [`![${name}, seeds 0–31](${file})`, "", `\`${name}\`, seeds 0–31.`, ""]),
   ...(await dissectionSection(outDir, dissectDir, { meta: dissectMeta, layer: LAYER })),
   "",
   ...(await correctionSection(outDir, correctDir, correctMeta)),

@@ -44,6 +44,8 @@ Deno.test("deno task demo --quick writes REPORT.md with both parts and its figur
 
     const images = [...report.matchAll(/!\[[^\]]*\]\(([^)]+)\)/g)].map((m) => m[1]);
     const expected = [
+      "samples_scenes_pggan64.png",
+      "samples_fashion_pggan32.png",
       "dissection/scenes_pggan64/layer4/top_units.png",
       "dissection/scenes_pggan64/remove_trees.png",
       "dissection/scenes_pggan64/insert_doors.png",
