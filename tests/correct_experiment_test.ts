@@ -3,24 +3,13 @@
  * file is written and well-formed, the table has the paper's rows, and a re-run resumes from the cache.
  */
 import { strict as assert } from "node:assert";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { isPng, savePng } from "../lib/io/png.ts";
 import { readLabels } from "../lib/correct/labels.ts";
 import { hasChromium } from "../lib/viz/plotly_png.ts";
+import { denoCommand, ROOT } from "./subprocess.ts";
 
-const ROOT = resolve(import.meta.dirname!, "..");
-
-async function deno(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", ...args],
-    cwd: ROOT,
-    env: { GANATOMY_THREADS: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const deno = (...args: string[]) => denoCommand(["run", "-A", ...args]);
 
 Deno.test("exp:correct writes the labels, classifier, scores, table, figures and sweeps; a re-run is cached", async () => {
   const dir = await Deno.makeTempDir({ prefix: "ganatomy-correct-" });

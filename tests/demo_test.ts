@@ -3,23 +3,12 @@
  * trains): REPORT.md covers both parts, every image it links is a PNG, and the summary table is printed.
  */
 import { strict as assert } from "node:assert";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { isPng } from "../lib/io/png.ts";
 import { hasChromium } from "../lib/viz/plotly_png.ts";
+import { denoCommand, ROOT } from "./subprocess.ts";
 
-const ROOT = resolve(import.meta.dirname!, "..");
-
-async function task(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "--quiet", ...args],
-    cwd: ROOT,
-    env: { GANATOMY_THREADS: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const task = (...args: string[]) => denoCommand(["task", "--quiet", ...args]);
 
 Deno.test("deno task demo --quick writes REPORT.md with both parts and its figures, and prints a summary", async () => {
   const dir = await Deno.makeTempDir({ prefix: "ganatomy-demo-" });

@@ -4,24 +4,14 @@
  * fractions, and a re-run reuses the cached dissection.
  */
 import { strict as assert } from "node:assert";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { isPng } from "../lib/io/png.ts";
 import { hasChromium } from "../lib/viz/plotly_png.ts";
+import { denoCommand, ROOT } from "./subprocess.ts";
 
-const ROOT = resolve(import.meta.dirname!, "..");
 const SEGMENTER = join(ROOT, "data/models/scenes_segmenter.safetensors");
 
-async function deno(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", ...args],
-    cwd: ROOT,
-    env: { GANATOMY_THREADS: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const deno = (...args: string[]) => denoCommand(["run", "-A", ...args]);
 
 /** A copy of the shipped generator in `dir`, so that its weights cannot change during the test. */
 async function snapshotModel(dir: string): Promise<string> {

@@ -3,21 +3,11 @@
  * `REPORT.md` linking their figures, and a second run that skips the finished steps.
  */
 import { strict as assert } from "node:assert";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import { isPng } from "../lib/io/png.ts";
+import { denoCommand } from "./subprocess.ts";
 
-const ROOT = resolve(import.meta.dirname!, "..");
-
-async function reproduce(...args: string[]): Promise<{ code: number; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "experiments/reproduce.ts", ...args],
-    cwd: ROOT,
-    env: { GANATOMY_THREADS: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
-}
+const reproduce = (...args: string[]) => denoCommand(["run", "-A", "experiments/reproduce.ts", ...args]);
 
 Deno.test("reproduce --quick writes REPORT.md with every part, and resumes", async () => {
   const out = await Deno.makeTempDir({ prefix: "ganatomy-reproduce-" });

@@ -8,20 +8,14 @@ import { randomPggan } from "../models/pggan.ts";
 import { RunningMoments } from "../stats/moments.ts";
 import { latents } from "../tensor/rng.ts";
 import { assertNoLeak } from "../tensor/test_util.ts";
+import { QUADRANTS } from "./test_util.ts";
 import { fidBasedScores, randomScores } from "./baselines.ts";
 import { rankUnits } from "./defective_score.ts";
 
 await initBackend({ backend: "cpu" });
 
 const MODEL = randomPggan([16, 16, 8], { seed: 4, biasStd: 0.2 });
-/** Mean colour of each 2x2 block of quadrants: 12 features of an 8x8 RGB image. */
-const quadrants = {
-  name: "quadrants",
-  dim: 12,
-  dispose() {},
-  extract: (x: tf.Tensor4D) =>
-    tf.tidy(() => tf.reshape(tf.avgPool(x, 4, 4, "valid"), [x.shape[0], 12]) as tf.Tensor2D),
-};
+const quadrants = QUADRANTS;
 
 Deno.test("randomScores: seeded and a permutation when ranked", () => {
   assert.deepEqual(Array.from(randomScores(8, { seed: 3 })), Array.from(randomScores(8, { seed: 3 })));

@@ -6,18 +6,13 @@ import { createGenerator } from "../engine/select.ts";
 import { randomPggan } from "../models/pggan.ts";
 import { latents } from "../tensor/rng.ts";
 import { assertNoLeak } from "../tensor/test_util.ts";
+import { QUADRANTS } from "./test_util.ts";
 import { evaluateGenerations, realReference } from "./evaluate.ts";
 
 await initBackend({ backend: "cpu" });
 
 const MODEL = randomPggan([16, 16, 8], { seed: 6, biasStd: 0.2 });
-const quadrants = {
-  name: "quadrants",
-  dim: 12,
-  dispose() {},
-  extract: (x: tf.Tensor4D) =>
-    tf.tidy(() => tf.reshape(tf.avgPool(x, 4, 4, "valid"), [x.shape[0], 12]) as tf.Tensor2D),
-};
+const quadrants = QUADRANTS;
 
 Deno.test("evaluateGenerations: the generator's own images are realistic; edits and extras count", async () => {
   const gen = await createGenerator(MODEL, { engine: "tfjs" });
