@@ -11,7 +11,7 @@
  * import { trainArtifactClassifier } from "./artifact_data.ts";
  * import { loadDomain } from "./domain.ts";
  * await initBackend({ backend: "cpu" });
- * const domain = await loadDomain("scenes");
+ * const domain = await loadDomain("scenes", { engine: "tfjs" }); // ORT is for the examples of lib/engine
  * const labels = autoLabelSet(await autoLabel(domain.gen, domain.criterion, {
  *   seeds: Array.from({ length: 60 }, (_, i) => i), rule: "rank", progress: false,
  * }));

@@ -28,7 +28,7 @@
  * import { loadSegmenter } from "../models/segmenter.ts";
  * import { autoLabel, sceneDefectCriterion } from "./auto_label.ts";
  * await initBackend({ backend: "cpu" });
- * const gen = await createGenerator(await loadGenerator("data/models/scenes_pggan64.safetensors"));
+ * const gen = await createGenerator(await loadGenerator("data/models/scenes_pggan64.safetensors"), { engine: "tfjs" });
  * const criterion = sceneDefectCriterion(await loadSegmenter("data/models/scenes_segmenter.safetensors"));
  * const labels = await autoLabel(gen, criterion, { seeds: [0, 1, 2, 3], progress: false });
  * console.log(labels.map((l) => `${l.seed}: ${l.label} (${l.score.toFixed(3)})`));

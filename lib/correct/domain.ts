@@ -18,7 +18,7 @@
  * import { initBackend } from "../backend/backend.ts";
  * import { loadDomain } from "./domain.ts";
  * await initBackend({ backend: "cpu" });
- * const domain = await loadDomain("scenes");
+ * const domain = await loadDomain("scenes", { engine: "tfjs" }); // ORT is for the examples of lib/engine
  * console.log(domain.gen.model.resolution, domain.features.name, domain.criterion.name); // 64 "scenes-net" "defect-fraction"
  * await domain.dispose();
  * ```
