@@ -58,3 +58,16 @@ export function optionalTest(name: string, req: Requirement, fn: () => void | Pr
     Deno.test({ name, ignore: true, fn });
   }
 }
+
+/** Debian's python3 with torch (`/usr/bin/python3`), which the fixture scripts need to make reference weights. */
+export function debianTorch(): Requirement {
+  let available = false;
+  try {
+    available =
+      new Deno.Command("/usr/bin/python3", { args: ["-c", "import torch"], stdout: "null", stderr: "null" })
+        .outputSync().success;
+  } catch {
+    // no python3
+  }
+  return { what: "Debian's python3 with torch", available, install: "apt-get install python3-torch" };
+}
