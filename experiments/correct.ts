@@ -521,15 +521,7 @@ const rows: Record<string, { label: string; edits: Edits }> = {
 
 // ─── 7. Evaluation ───────────────────────────────────────────────────────────────────────────────────────
 const extras: Record<string, (images: tf.Tensor4D) => Promise<Float32Array>> = { p_artifact: pArtifact };
-if (domain.truthMasks) {
-  extras.defect_fraction = async (images) => {
-    const truth = domain.truthMasks!(images);
-    const f = tf.tidy(() => tf.mean(truth, [1, 2]));
-    const data = (await f.data()) as Float32Array;
-    tf.dispose([truth, f]);
-    return data;
-  };
-}
+if (domain.defectFraction) extras.defect_fraction = domain.defectFraction;
 const evaluate = (name: string, edits: Edits, seeds = evalSeeds) =>
   cached(
     `eval-${name}`,

@@ -14,7 +14,6 @@
  * @module
  */
 import { join } from "node:path";
-import * as tf from "@tensorflow/tfjs-core";
 import { type BackendName, initBackend } from "../lib/backend/backend.ts";
 import { evaluateGenerations, generateImages, loadDomain, realReference } from "../lib/correct/mod.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../lib/io/atomic.ts";
@@ -60,27 +59,20 @@ const real = await realReference(domain.realHeldout, domain.features, {
   count: config.samples,
   batch: config.batch,
 });
-const defects = async (images: tf.Tensor4D) => {
-  const truth = domain.truthMasks!(images);
-  const f = tf.mean(truth, [1, 2]);
-  const data = (await f.data()) as Float32Array;
-  tf.dispose([truth, f]);
-  return data;
-};
 const metrics = await evaluateGenerations(domain.gen, seeds, {
   extractor: domain.features,
   real,
-  extras: domain.truthMasks ? { defect_fraction: defects } : {},
+  extras: domain.defectFraction ? { defect_fraction: domain.defectFraction } : {},
   batch: config.batch,
 });
 let realDefects: number | undefined;
-if (domain.truthMasks) {
+if (domain.defectFraction) {
   const count = Math.min(1000, config.samples);
   const bar = progress(count, { label: "real defect fractions" });
   let sum = 0;
   for (let i = 0; i < count; i += config.batch) {
     const images = domain.realHeldout.sample(seeds.slice(i, Math.min(count, i + config.batch)));
-    for (const v of await defects(images)) sum += v;
+    for (const v of await domain.defectFraction(images)) sum += v;
     bar.tick(images.shape[0]);
     images.dispose();
   }

@@ -70,6 +70,8 @@ export interface CorrectionDomain {
   criterion?: LabelCriterion;
   /** Scenes: binary ground-truth defect maps `[N, H, W]` of images (the segmenter's labels, the scene grammar). */
   truthMasks?: (images: tf.Tensor4D) => tf.Tensor3D;
+  /** Scenes: the mean of each image's truth mask, `[N]` (the scene criterion's score). */
+  defectFraction?: (images: tf.Tensor4D) => Promise<Float32Array>;
   dispose(): Promise<void>;
 }
 
@@ -109,6 +111,7 @@ export async function loadDomain(name: string, options: LoadDomainOptions = {}):
     ? await loadSegmenter(join(models, "scenes_segmenter.safetensors"))
     : undefined;
   const gen = await createGenerator(description, { engine: options.engine });
+  const defects = segmenter && sceneDefectCriterion(segmenter);
   return {
     name,
     gen,
@@ -122,7 +125,8 @@ export async function loadDomain(name: string, options: LoadDomainOptions = {}):
       extract: (images) => features(net, images),
       dispose: () => {},
     },
-    criterion: segmenter ? sceneDefectCriterion(segmenter) : confidenceCriterion(net, featureName),
+    criterion: defects ?? confidenceCriterion(net, featureName),
+    defectFraction: defects?.score,
     truthMasks: segmenter && ((images) => {
       const labels = segment(segmenter, images);
       const { score, binary } = defectMapBatch(images, labels);
