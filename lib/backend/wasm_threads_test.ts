@@ -108,14 +108,16 @@ Deno.test("a worker that fails to load rejects the start instead of hanging or c
     const r = await denoEval(`
       const { createThreadedWasmModule } = await import(${JSON.stringify(url)});
       try {
-        await createThreadedWasmModule(2, { cacheDir: ${JSON.stringify(cacheDir)} });
+        await createThreadedWasmModule(2, { cacheDir: ${JSON.stringify(cacheDir)}, startTimeoutMs: 5000 });
         console.log("resolved");
       } catch (e) {
         console.log("rejected: " + e.message);
       }
     `);
     assert.equal(r.code, 0, r.err);
-    assert.match(r.out, /rejected: broken worker/);
+    // Deno's node:worker_threads usually emits the worker's error, but sometimes (seen once in CI, under
+    // load) drops it; the start timeout must then reject instead.
+    assert.match(r.out, /rejected: (broken worker|its 1 worker\(s\) did not start within 5000 ms)/);
   } finally {
     fs.rmSync(cacheDir, { recursive: true, force: true });
   }
