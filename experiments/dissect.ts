@@ -10,18 +10,23 @@
  *   (interpretable units per concept) and `top_units.png` (top-activating images of the best units of a few
  *   concepts, the thresholded unit overlaid);
  * - `layers.png/.html`: the layers compared, interpretable units and best IoU per concept;
- * - on `--intervention-layer` (default the first layer): `interventions.json` (removal of `--remove` units,
- *   insertion of `--insert` units on `--insert-on` vs in the sky, ACE-vs-IoU rankings), `remove_trees.png`
- *   (images as more units are ablated, with the measured concept fraction under each), `insert_doors.png` and
- *   `ace_vs_iou.png/.html` (concept pixels removed vs number of units ablated, units ranked by IoU or by
- *   single-unit ACE);
+ * - `interventions.json`: removal of `--remove` units on `--remove-layer`, insertion of `--insert` units on
+ *   `--insert-layer` (on `--insert-on` vs in the sky), and the rankings compared; `remove_trees.png` (images as
+ *   more units are ablated, with the measured concept fraction under each), `insert_doors.png` and
+ *   `ace_vs_iou.png/.html` (concept pixels removed vs number of units ablated, units ranked by IoU, by
+ *   single-unit ACE, or by the optimised causal set's strengths α);
  * - `meta.json` (config, timings, seconds per sample) and `cache/` (tally cache: a re-run with the same weights,
  *   segmenter and samples reuses the dissection).
  *
  * `--no-interventions` stops after the dissection. Flags: `--help`.
  *
- * Seeds: the dissection uses latent seeds `0 … samples−1`; the insertion values and the single-unit ACE ranking
- * use the first of those; every removal and insertion is measured on held-out seeds
+ * The intervention layers are dissected too when `--layers` does not name them. The units removed are, by default,
+ * GAN Dissection's causal set (`--remove-by causal`): per-unit strengths α optimised by gradient descent to remove
+ * the concept, started from the units' IoU (`lib/dissect/causal_set.ts`); `--remove-by iou` or `ace` take the
+ * best units by IoU or by single-unit ACE instead.
+ *
+ * Seeds: the dissection uses latent seeds `0 … samples−1`; the insertion values, the single-unit ACE ranking and
+ * the causal set's optimisation use the first of those; every removal and insertion is measured on held-out seeds
  * `heldoutSeedOffset + 0 … heldout−1`, which must not overlap them.
  *
  * @module
@@ -30,6 +35,7 @@ import { basename, extname, join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { type BackendName, initBackend } from "../lib/backend/backend.ts";
 import {
+  alphaFromIoU,
   averageCausalEffect,
   boxMask,
   collectConceptMeans,
@@ -40,6 +46,7 @@ import {
   insertionValues,
   type Intervention,
   type LayerDissection,
+  optimizeCausalSet,
   rankUnitsByAce,
   sceneConcepts,
   type SegmentFn,
@@ -47,13 +54,14 @@ import {
   toUnitsJson,
 } from "../lib/dissect/mod.ts";
 import { createGenerator, type EngineName } from "../lib/engine/select.ts";
+import { TfjsGenerator } from "../lib/engine/tfjs.ts";
 import { writeJsonAtomic } from "../lib/io/atomic.ts";
 import { savePng } from "../lib/io/png.ts";
 import { loadGenerator } from "../lib/models/load.ts";
-import { disposeSegmenter, loadSegmenter, segment } from "../lib/models/segmenter.ts";
+import { disposeSegmenter, forward, loadSegmenter, segment } from "../lib/models/segmenter.ts";
 import { stageIndex } from "../lib/models/stages.ts";
 import { hashKey } from "../lib/stats/tally.ts";
-import { latents } from "../lib/tensor/rng.ts";
+import { latents, Rng } from "../lib/tensor/rng.ts";
 import type { Color } from "../lib/viz/font.ts";
 import { parseConfig } from "../lib/util/config.ts";
 import { RunRecorder } from "../lib/util/meta.ts";
@@ -86,13 +94,18 @@ const config = parseConfig(
     heldout: 200, // held-out latents for every intervention measurement
     heldoutSeedOffset: 1_000_000, // … seeds heldoutSeedOffset + 0 … heldout−1
     interventions: true, // false: stop after the dissection
-    interventionLayer: "", // default: the first of --layers
     remove: "tree", // the concept to remove …
-    removeUnits: [0, 5, 10, 20], // … by ablating this many of its best units by IoU (one grid row each)
+    removeLayer: "layer6", // … from this layer …
+    removeBy: "causal", // … ranking its units by: causal (optimised α), iou, ace (single-unit ACE) …
+    removeUnits: [0, 5, 10, 20], // … and ablating this many of the best (one grid row each)
+    causalSamples: 64, // dissection seeds the causal set is optimised on
+    causalEpochs: 10, // passes over them (Adam, lr 0.01, batch --batch)
+    causalL2: 0.005, // weight of the L2 penalty on α
     curveUnits: [1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20], // points of the IoU-vs-ACE ranking curves
     aceSamples: 64, // dissection seeds for the single-unit ACE ranking (2 runs per unit and sample)
     aceCandidates: 0, // units ranked by single-unit ACE: 0 = all, n = the n best by IoU
     insert: "door", // the concept to insert …
+    insertLayer: "layer4", // … on this layer …
     insertUnits: 20, // … with this many of its best units by IoU …
     insertOn: "wall", // … in a box where this concept is densest (and, to compare, where the sky is)
     insertBox: 16, // box side in pixels (a multiple of the layer's cell)
@@ -139,15 +152,27 @@ if (config.heldoutSeedOffset < config.samples) {
     `--heldout-seed-offset ${config.heldoutSeedOffset} overlaps the ${config.samples} dissection seeds`,
   );
 }
-const layer = config.interventionLayer || config.layers[0];
-if (!config.layers.includes(layer)) {
-  throw new Error(`--intervention-layer ${layer} is not one of the dissected --layers ${config.layers}`);
+const RANKINGS = ["causal", "iou", "ace"] as const;
+type RankingName = typeof RANKINGS[number];
+if (!RANKINGS.includes(config.removeBy as RankingName)) {
+  throw new Error(`--remove-by: Expected one of ${RANKINGS.join(", ")}, got "${config.removeBy}"`);
 }
-const stage = model.stages[stageIndex(model, layer)];
-const cell = model.resolution / stage.size; // image pixels per feature-map cell
+const stageOf = (flag: string, name: string) => {
+  if (!model.stages.some((s) => s.name === name)) {
+    throw new Error(
+      `--${flag} ${name}: no such stage in ${config.model} (${model.stages.map((s) => s.name)})`,
+    );
+  }
+  return model.stages[stageIndex(model, name)];
+};
+const removeStage = stageOf("remove-layer", config.removeLayer);
+const insertStage = stageOf("insert-layer", config.insertLayer);
+/** Dissected layers: `--layers`, then the intervention layers it does not name. */
+const dissectedLayers = [...new Set([...config.layers, config.removeLayer, config.insertLayer])];
+const cell = model.resolution / insertStage.size; // image pixels per cell of the insertion layer
 if (!(config.insertBox >= cell && config.insertBox % cell === 0)) {
   throw new Error(
-    `--insert-box must be a multiple of ${layer}'s cell of ${cell} pixels, got ${config.insertBox}`,
+    `--insert-box must be a multiple of ${config.insertLayer}'s cell of ${cell} pixels, got ${config.insertBox}`,
   );
 }
 const [removeK, insertK, onK, skyK] = [config.remove, config.insert, config.insertOn, "sky"].map((c) =>
@@ -168,7 +193,7 @@ const pct = (v: number | null) => (v === null ? "n/a" : `${(100 * v).toFixed(1)}
 async function dissectLayers(): Promise<Map<string, LayerDissection>> {
   const segmenterKey = `${basename(config.segmenter)}:${hashKey(await Deno.readFile(config.segmenter))}`;
   const results = new Map<string, LayerDissection>();
-  for (const name of config.layers) {
+  for (const name of dissectedLayers) {
     const result = await run.time(`dissect ${name}`, () =>
       dissectLayer(gen, segmenter, name, {
         samples: dissectionSeeds,
@@ -258,6 +283,21 @@ function meanOf(rows: number[][], k: number, keep: (i: number) => boolean = () =
   return picked.length ? picked.reduce((a, b) => a + b, 0) / picked.length : null;
 }
 
+/**
+ * The share of the held-out pixels not labelled `--remove` before an edit whose label changes after it: how much
+ * else the edit changed (null when every pixel was of the concept).
+ */
+function relabelledOutside(before: Segmented, after: Segmented): number | null {
+  let changed = 0;
+  let outside = 0;
+  before.labels.forEach((label, p) => {
+    if (label === removeK) return;
+    outside++;
+    if (after.labels[p] !== label) changed++;
+  });
+  return outside ? changed / outside : null;
+}
+
 /** Mean fraction of every concept but `skip`, by name. */
 function otherConcepts(rows: number[][], skip: number): Record<string, number | null> {
   return Object.fromEntries(concepts.flatMap((name, k) => (k === skip ? [] : [[name, meanOf(rows, k)]])));
@@ -265,10 +305,10 @@ function otherConcepts(rows: number[][], skip: number): Record<string, number | 
 
 // ---- Interventions ----
 
-/** Units of the intervention layer, best IoU with `concept` first. */
+/** Units of the dissected layer, best IoU with `concept` first. */
 function unitsByIoU(dissection: LayerDissection, concept: number): number[] {
   const iou = dissection.counts.iou(); // [U·K]
-  const units = Array.from({ length: stage.channels }, (_, u) => u);
+  const units = Array.from({ length: dissection.counts.units }, (_, u) => u);
   return units.sort((a, b) => iou[b * K + concept] - iou[a * K + concept] || a - b);
 }
 
@@ -280,8 +320,8 @@ function insertionValuesOf(concept: number, dissection: LayerDissection, means: 
 }
 
 /**
- * Removal: ablate more and more of the concept's best units by IoU (`--remove-units`), draw the images with the
- * measured fraction under each, and measure the ACE of the largest set. Returns the unedited held-out images'
+ * Removal: ablate more and more of the concept's best units by `ranking` (`--remove-units`), draw the images with
+ * the measured fraction under each, and measure the ACE of the largest set. Returns the unedited held-out images'
  * segmentation (its `shown` images are the caller's) and the results.
  */
 async function measureRemoval(ranking: number[], values: ArrayLike<number>) {
@@ -293,7 +333,7 @@ async function measureRemoval(ranking: number[], values: ArrayLike<number>) {
       () =>
         segmentHeldout(
           count ? `ablate ${count} ${config.remove} units` : "original",
-          count ? { layer, units, mode: "ablate" } : undefined,
+          count ? { layer: config.removeLayer, units, mode: "ablate" } : undefined,
         ),
     );
     steps.push({ count, units, seg, rows: fractions(seg) });
@@ -301,17 +341,24 @@ async function measureRemoval(ranking: number[], values: ArrayLike<number>) {
   const original = steps.find((s) => s.count === 0)?.seg ?? await segmentHeldout("original");
   const before = fractions(original);
   const most = steps.reduce((a, b) => (b.count > a.count ? b : a));
-  // Pixels not of the concept before that change label after the largest ablation: what else changed.
-  let changed = 0;
-  let outside = 0;
-  original.labels.forEach((label, p) => {
-    if (label === removeK) return;
-    outside++;
-    if (most.seg.labels[p] !== label) changed++;
-  });
+  // The control: as many units of the layer, drawn at random (seeded), ablated the same way.
+  const randomUnits = new Rng(config.heldoutSeedOffset).permutation(removeStage.channels).slice(
+    0,
+    most.count,
+  );
+  const control = await run.time(
+    "removal",
+    () =>
+      segmentHeldout(`ablate ${most.count} random units`, {
+        layer: config.removeLayer,
+        units: randomUnits,
+        mode: "ablate",
+      }),
+  );
+  const controlRows = fractions(control);
   const ace = await run.time("ACE of the removed set", () =>
     averageCausalEffect(gen, segmenter, {
-      layer,
+      layer: config.removeLayer,
       units: most.units,
       concept: removeK,
       concepts,
@@ -321,21 +368,33 @@ async function measureRemoval(ranking: number[], values: ArrayLike<number>) {
     }));
 
   const cols = original.shown.shape[0];
-  const shown = tf.concat(steps.map((s) => s.seg.shown)); // [steps·cols, H, W, 3]
+  // One row per step, then the random control.
+  const rows = [
+    ...steps.map((s) => ({
+      label: s.count ? `-${s.count} units` : "original",
+      seg: s.seg,
+      fractions: s.rows,
+    })),
+    { label: `-${most.count} random`, seg: control, fractions: controlRows },
+  ];
+  const shown = tf.concat(rows.map((r) => r.seg.shown)); // [rows·cols, H, W, 3]
   const grid = imageGrid(shown, {
-    rows: steps.length,
+    rows: rows.length,
     cols,
-    rowLabels: steps.map((s) => (s.count ? `-${s.count} units` : "original")),
+    rowLabels: rows.map((r) => r.label),
     colLabels: heldoutSeeds.slice(0, cols).map((s) => `seed ${s}`),
-    captions: steps.flatMap((s) => s.rows.slice(0, cols).map((f) => `${config.remove} ${pct(f[removeK])}`)),
+    captions: rows.flatMap((r) =>
+      r.fractions.slice(0, cols).map((f) => `${config.remove} ${pct(f[removeK])}`)
+    ),
     scale: 2,
   });
   await savePng(join(outDir, `remove_${config.remove}s.png`), grid);
-  tf.dispose([shown, ...steps.map((s) => s.seg.shown).filter((t) => t !== original.shown)]);
+  tf.dispose([shown, ...rows.map((r) => r.seg.shown).filter((t) => t !== original.shown)]);
   return {
     original,
     result: {
-      layer,
+      layer: config.removeLayer,
+      ranking: config.removeBy,
       units: most.count,
       unit_ids: most.units,
       samples: heldoutSeeds.length,
@@ -343,7 +402,13 @@ async function measureRemoval(ranking: number[], values: ArrayLike<number>) {
       after: meanOf(most.rows, removeK),
       others_before: otherConcepts(before, removeK),
       others_after: otherConcepts(most.rows, removeK),
-      others_relabelled: outside ? changed / outside : null,
+      others_relabelled: relabelledOutside(original, most.seg),
+      random_control: {
+        unit_ids: randomUnits,
+        after: meanOf(controlRows, removeK),
+        others_after: otherConcepts(controlRows, removeK),
+        others_relabelled: relabelledOutside(original, control),
+      },
       by_units: steps.map((s) => ({ units: s.count, fraction: meanOf(s.rows, removeK) })),
       ace: {
         samples: ace.samples,
@@ -357,31 +422,83 @@ async function measureRemoval(ranking: number[], values: ArrayLike<number>) {
   };
 }
 
+/** The removal layer's units in three orders, best first, with what each was ranked by. */
+interface Rankings {
+  iou: number[];
+  ace: number[];
+  causal: number[];
+  /** Single-unit ACE of every ranked unit, best first. */
+  aceOf: { unit: number; ace: number; std_err: number }[];
+  /** The optimised strengths α (one per unit) and the objective per epoch. */
+  alpha: Float32Array;
+  history: { objective: number; penalty: number }[];
+}
+
 /**
- * Units ranked by IoU vs by single-unit ACE (on the first `--ace-samples` dissection seeds): the concept's pixels
- * removed on the held-out images as the top `--curve-units` of each ranking are ablated.
+ * Rank the removal layer's units for `--remove` three ways: by IoU with the concept; by single-unit ACE (on the
+ * first `--ace-samples` dissection seeds; `--ace-candidates` n limits it to the n best by IoU); and by GAN
+ * Dissection's causal set: strengths α optimised to remove the concept (on the first `--causal-samples` seeds),
+ * started from the units' IoU.
  */
-async function rankingCurves(byIoU: number[], values: ArrayLike<number>, original: Segmented) {
+async function rankRemovalUnits(dissection: LayerDissection, values: ArrayLike<number>): Promise<Rankings> {
+  const iou = unitsByIoU(dissection, removeK);
   const aceRanking = await run.time("single-unit ACE", () =>
     rankUnitsByAce(gen, segmenter, {
-      layer,
+      layer: config.removeLayer,
       concept: removeK,
       concepts,
       values,
-      units: config.aceCandidates > 0 ? byIoU.slice(0, config.aceCandidates) : undefined,
+      units: config.aceCandidates > 0 ? iou.slice(0, config.aceCandidates) : undefined,
       samples: dissectionSeeds.slice(0, config.aceSamples),
       batch: config.batch,
     }));
-  const rankings = { iou: byIoU, ace: aceRanking.map((r) => r.units[0]) };
+  const causal = await run.time("causal set", () => {
+    const tfjs = new TfjsGenerator(model);
+    try {
+      return optimizeCausalSet(tfjs, (images) => forward(segmenterModel, images), {
+        layer: config.removeLayer,
+        concept: removeK,
+        concepts,
+        samples: dissectionSeeds.slice(0, config.causalSamples),
+        batch: config.batch,
+        epochs: config.causalEpochs,
+        l2: config.causalL2,
+        init: alphaFromIoU(dissection, removeK),
+      });
+    } finally {
+      tfjs.dispose();
+    }
+  });
+  return {
+    iou,
+    ace: aceRanking.map((r) => r.units[0]),
+    causal: causal.ranking,
+    aceOf: aceRanking.map((r) => ({ unit: r.units[0], ace: r.ace, std_err: r.aceStdErr })),
+    alpha: causal.alpha,
+    history: causal.history,
+  };
+}
+
+const RANKING_LABELS: Record<RankingName, string> = {
+  iou: "ranked by IoU",
+  ace: "ranked by single-unit ACE",
+  causal: "causal set (optimised α)",
+};
+
+/**
+ * The concept's pixels removed on the held-out images as the top `--curve-units` of each ranking are ablated
+ * (the chosen ranking's points are measured again here, so the three curves share one procedure).
+ */
+async function rankingCurves(rankings: Rankings, original: Segmented) {
   const counts = config.curveUnits.filter((k) => k >= 1 && k <= rankings.ace.length);
   const before = meanOf(fractions(original), removeK)!;
-  const removed: Record<string, number[]> = { iou: [], ace: [] };
-  for (const [name, ranking] of Object.entries(rankings)) {
+  const removed: Record<RankingName, number[]> = { iou: [], ace: [], causal: [] };
+  for (const name of RANKINGS) {
     for (const count of counts) {
-      const units = ranking.slice(0, count);
+      const units = rankings[name].slice(0, count);
       const seg = await run.time(
         "ranking curves",
-        () => segmentHeldout(`${name} top ${count}`, { layer, units, mode: "ablate" }),
+        () => segmentHeldout(`${name} top ${count}`, { layer: config.removeLayer, units, mode: "ablate" }),
       );
       removed[name].push(before - meanOf(fractions(seg), removeK)!);
       seg.shown.dispose();
@@ -389,23 +506,34 @@ async function rankingCurves(byIoU: number[], values: ArrayLike<number>, origina
   }
   await saveFigure(
     join(outDir, "ace_vs_iou"),
-    lineFigure([
-      { name: "ranked by IoU", x: counts, y: removed.iou, mode: "lines+markers" },
-      { name: "ranked by single-unit ACE", x: counts, y: removed.ace, mode: "lines+markers" },
-    ], {
-      title: `${layer}: ${config.remove} pixels removed on held-out samples vs units ablated`,
-      xTitle: "units ablated",
-      yTitle: `fraction of the image no longer ${config.remove}`,
-    }),
+    lineFigure(
+      RANKINGS.map((name) => ({
+        name: RANKING_LABELS[name],
+        x: counts,
+        y: removed[name],
+        mode: "lines+markers" as const,
+      })),
+      {
+        title: `${config.removeLayer}: ${config.remove} pixels removed on held-out samples vs units ablated`,
+        xTitle: "units ablated",
+        yTitle: `fraction of the image no longer ${config.remove}`,
+      },
+    ),
   );
   return {
     concept: config.remove,
+    layer: config.removeLayer,
+    before,
     ace_samples: Math.min(config.aceSamples, config.samples),
+    causal_samples: Math.min(config.causalSamples, config.samples),
     units: counts,
     removed_by_iou_ranking: removed.iou,
     removed_by_ace_ranking: removed.ace,
+    removed_by_causal_ranking: removed.causal,
     iou_ranking: rankings.iou.slice(0, 20),
-    ace_ranking: aceRanking.slice(0, 20).map((r) => ({ unit: r.units[0], ace: r.ace, std_err: r.aceStdErr })),
+    ace_ranking: rankings.aceOf.slice(0, 20),
+    causal_ranking: rankings.causal.slice(0, 20).map((unit) => ({ unit, alpha: rankings.alpha[unit] })),
+    causal_history: rankings.history,
   };
 }
 
@@ -441,13 +569,13 @@ async function measureInsertion(
   tf.dispose(originals);
   for (const [place, boxes, color] of places) {
     const regions = tf.tidy(() =>
-      tf.stack(boxes.map((b) => boxMask(b.box, { image: model.resolution, layer: stage.size })))
+      tf.stack(boxes.map((b) => boxMask(b.box, { image: model.resolution, layer: insertStage.size })))
     ) as tf.Tensor3D; // [N, h, w]
     const seg = await run.time(
       "insertion",
       () =>
         segmentHeldout(`insert ${config.insert} ${place}`, {
-          layer,
+          layer: config.insertLayer,
           units,
           mode: "insert",
           values: values.values,
@@ -480,7 +608,7 @@ async function measureInsertion(
   return {
     added,
     result: {
-      layer,
+      layer: config.insertLayer,
       units,
       values: values.kind,
       box: config.insertBox,
@@ -503,20 +631,33 @@ const summary: Record<string, unknown> = {
   })),
 };
 if (config.interventions) {
-  const dissection = dissections.get(layer)!;
-  const means = await run.time("insertion values", () =>
-    collectConceptMeans(gen, segmenter, layer, {
-      samples: dissectionSeeds.slice(0, config.meansSamples),
-      batch: config.batch,
-      concepts: K,
-    }));
-  const removeValues = insertionValuesOf(removeK, dissection, means);
-  const removeRanking = unitsByIoU(dissection, removeK);
-  const { original, result: removal } = await measureRemoval(removeRanking, removeValues.values);
-  const curves = await rankingCurves(removeRanking, removeValues.values, original);
+  const meansOf = new Map<string, ConceptActivationMean>();
+  const meansAt = async (layer: string) => {
+    if (!meansOf.has(layer)) {
+      meansOf.set(
+        layer,
+        await run.time("insertion values", () =>
+          collectConceptMeans(gen, segmenter, layer, {
+            samples: dissectionSeeds.slice(0, config.meansSamples),
+            batch: config.batch,
+            concepts: K,
+          })),
+      );
+    }
+    return meansOf.get(layer)!;
+  };
+  const removeDissection = dissections.get(config.removeLayer)!;
+  const removeValues = insertionValuesOf(removeK, removeDissection, await meansAt(config.removeLayer));
+  const rankings = await rankRemovalUnits(removeDissection, removeValues.values);
+  const { original, result: removal } = await measureRemoval(
+    rankings[config.removeBy as RankingName],
+    removeValues.values,
+  );
+  const curves = await rankingCurves(rankings, original);
+  const insertDissection = dissections.get(config.insertLayer)!;
   const { added, result: insertion } = await measureInsertion(
-    unitsByIoU(dissection, insertK),
-    insertionValuesOf(insertK, dissection, means),
+    unitsByIoU(insertDissection, insertK),
+    insertionValuesOf(insertK, insertDissection, await meansAt(config.insertLayer)),
     original,
   );
   original.shown.dispose();
@@ -535,7 +676,7 @@ if (config.interventions) {
 await gen.dispose();
 disposeSegmenter(segmenterModel);
 const perSample = Object.fromEntries(
-  config.layers.map((name) => [`dissect ${name}`, run.timings[`dissect ${name}`] / config.samples]),
+  dissectedLayers.map((name) => [`dissect ${name}`, run.timings[`dissect ${name}`] / config.samples]),
 );
 await run.write(outDir, {
   engine: gen.engine,

@@ -101,6 +101,8 @@ export function slowest(meta: RunMeta, count = 5): string {
 export interface Interventions {
   removal: Record<string, {
     layer: string;
+    /** How the units were ranked: causal (optimised α), iou, ace. */
+    ranking: string;
     units: number;
     samples: number;
     before: number;
@@ -108,6 +110,7 @@ export interface Interventions {
     others_relabelled: number | null;
     by_units: { units: number; fraction: number }[];
     ace: { samples: number; ace: number; std_err: number };
+    random_control: { after: number; others_relabelled: number | null };
   }>;
   insertion: Record<string, {
     units: number[];
@@ -116,7 +119,12 @@ export interface Interventions {
     detail: Record<string, { samples: number; before: number | null; after: number | null }>;
     [place: string]: unknown;
   }>;
-  ace_vs_iou: { units: number[]; removed_by_iou_ranking: number[]; removed_by_ace_ranking: number[] };
+  ace_vs_iou: {
+    units: number[];
+    removed_by_iou_ranking: number[];
+    removed_by_ace_ranking: number[];
+    removed_by_causal_ranking: number[];
+  };
 }
 
 export interface ClassifierJson {
@@ -148,6 +156,8 @@ export const QUICK_FLAGS: { dissect: Flags; correct: Flags } = {
     removeUnits: [0, 2, 4],
     curveUnits: [1, 2],
     insertUnits: 4,
+    causalSamples: 8,
+    causalEpochs: 2,
     show: 4,
     topImages: 3,
   },
@@ -168,6 +178,13 @@ export const QUICK_FLAGS: { dissect: Flags; correct: Flags } = {
 };
 
 // ---- Report sections ----
+
+/** How `interventions.json`'s `removal.ranking` chose the units, as a phrase. */
+const RANKED_BY: Record<string, string> = {
+  causal: "of the optimised causal set (largest α)",
+  iou: "with the best IoU",
+  ace: "with the largest single-unit ACE",
+};
 
 /**
  * The Markdown of one dissected layer (unit classes, top units) and, with `interventions` (default true), of the
@@ -215,11 +232,20 @@ export async function dissectionSection(
     ...layerPart,
     `### Removing ${removed}s`,
     "",
-    `Ablating the ${removal.units} units of \`${removal.layer}\` with the best IoU for ${removed}, on ` +
-    `${removal.samples} held-out samples: the ${removed} share of the pixels goes from ` +
-    `**${pct(removal.before)} to ${pct(removal.after)}**; ACE (inserted − ablated, ${removal.ace.samples} ` +
-    `samples) ${removal.ace.ace.toFixed(4)} ± ${removal.ace.std_err.toFixed(4)}; ` +
-    `${pct(removal.others_relabelled)} of the other pixels change class.`,
+    `Ablating the ${removal.units} units of \`${removal.layer}\` ${
+      RANKED_BY[removal.ranking] ?? removal.ranking
+    }, ` +
+    `on ${removal.samples} held-out samples: the ${removed} share of the pixels goes from ` +
+    `**${pct(removal.before)} to ${pct(removal.after)}** ` +
+    `(${
+      pct(1 - removal.after / removal.before)
+    } of the ${removed} pixels removed); ACE (inserted − ablated, ` +
+    `${removal.ace.samples} samples) ${removal.ace.ace.toFixed(4)} ± ${removal.ace.std_err.toFixed(4)}; ` +
+    `${
+      pct(removal.others_relabelled)
+    } of the other pixels change class. The control, ${removal.units} random ` +
+    `units of the layer ablated: ${removed} ${pct(removal.random_control.after)}, ` +
+    `${pct(removal.random_control.others_relabelled)} of the other pixels change class.`,
     "",
     ...mdTable(
       ["units ablated", `${removed} pixels`],
@@ -229,15 +255,25 @@ export async function dissectionSection(
     await figure(outDir, dir, `remove_${removed}s.png`, `Removing ${removed}s: more and more units ablated`),
     "",
     ...mdTable(
-      ["units ablated", "removed, ranked by IoU", "removed, ranked by single-unit ACE"],
+      [
+        "units ablated",
+        "removed, ranked by IoU",
+        "removed, ranked by single-unit ACE",
+        "removed, causal set",
+      ],
       iv.ace_vs_iou.units.map((n, i) => [
         n,
         pct(iv.ace_vs_iou.removed_by_iou_ranking[i]),
         pct(iv.ace_vs_iou.removed_by_ace_ranking[i]),
+        pct(iv.ace_vs_iou.removed_by_causal_ranking[i]),
       ]),
     ),
     "",
-    await figure(outDir, dir, "ace_vs_iou", `${removed} pixels removed vs units ablated, two rankings`),
+    `(Share of the image that stops being ${removed}; the ${removed} share before is ${
+      pct(removal.before)
+    }.)`,
+    "",
+    await figure(outDir, dir, "ace_vs_iou", `${removed} pixels removed vs units ablated, three rankings`),
     "",
     `### Inserting ${inserted}s`,
     "",

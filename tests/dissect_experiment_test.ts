@@ -43,7 +43,7 @@ Deno.test("exp:dissect writes every result at a tiny size, and a re-run reuses t
       ],
       ...["--heldout", "8", "--ace-samples", "2", "--ace-candidates", "4", "--means-samples", "16"],
       ...["--remove-units", "0,2,4", "--curve-units", "1,2", "--insert-units", "4", "--show", "4"],
-      ...["--top-images", "3", "--out", out],
+      ...["--causal-samples", "4", "--causal-epochs", "1", "--top-images", "3", "--out", out],
     ];
     const first = await deno("experiments/dissect.ts", ...tiny);
     assert.equal(first.code, 0, first.stderr);
@@ -68,7 +68,9 @@ Deno.test("exp:dissect writes every result at a tiny size, and a re-run reuses t
 
     const iv = JSON.parse(await Deno.readTextFile(join(res, "interventions.json")));
     const tree = iv.removal.tree;
-    assert.equal(tree.units, 4);
+    // The intervention layers are dissected too: trees are removed on layer6, by the optimised causal set.
+    assert.equal((JSON.parse(await Deno.readTextFile(join(res, "layer6/units.json")))).units.length, 64);
+    assert.deepEqual([tree.layer, tree.ranking, tree.units], ["layer6", "causal", 4]);
     assert.equal(tree.samples, 8);
     for (const v of [tree.before, tree.after, tree.others_relabelled]) assert.ok(isFraction(v), `${v}`);
     for (const v of [...Object.values(tree.others_before), ...Object.values(tree.others_after)]) {
@@ -78,6 +80,8 @@ Deno.test("exp:dissect writes every result at a tiny size, and a re-run reuses t
     assert.deepEqual(tree.by_units.map((s: { units: number }) => s.units), [0, 2, 4]);
     assert.equal(tree.by_units[0].fraction, tree.before);
     assert.ok(isDifference(tree.ace.ace));
+    assert.equal(tree.random_control.unit_ids.length, 4);
+    assert.ok(isFraction(tree.random_control.after) && isFraction(tree.random_control.others_relabelled));
     const door = iv.insertion.door;
     assert.ok("on_building" in door && "in_sky" in door);
     for (const place of ["on_building", "in_sky"]) {
@@ -88,9 +92,11 @@ Deno.test("exp:dissect writes every result at a tiny size, and a re-run reuses t
     }
     assert.deepEqual(iv.ace_vs_iou.units, [1, 2]);
     assert.ok(
-      [...iv.ace_vs_iou.removed_by_iou_ranking, ...iv.ace_vs_iou.removed_by_ace_ranking].every(isDifference),
+      ["iou", "ace", "causal"].flatMap((r) => iv.ace_vs_iou[`removed_by_${r}_ranking`]).every(isDifference),
     );
     assert.equal(iv.ace_vs_iou.ace_ranking.length, 4);
+    assert.equal(iv.ace_vs_iou.causal_ranking.length, 20);
+    assert.ok(iv.ace_vs_iou.causal_ranking.every((r: { alpha: number }) => isFraction(r.alpha)));
 
     const meta = JSON.parse(await Deno.readTextFile(join(res, "meta.json")));
     assert.equal(meta.experiment, "dissect");

@@ -1,8 +1,9 @@
 /**
  * Figures of GAN Dissection: how many interpretable units each concept has in a layer (a plotly bar chart, one
- * colour per scene class), the same and the best IoU per concept across layers, strips of the images where chosen units fire most with the
- * thresholded unit overlaid, and the boxes where a concept is densest (to place an insertion) with a way to
- * draw them.
+ * colour per scene class), the same and the best IoU per concept across layers, strips of the images where chosen
+ * units fire most with the thresholded unit overlaid, the removal grid (more and more units ablated, the concept's
+ * segmented fraction under each image), and the boxes where a concept is densest (to place an insertion) with a
+ * way to draw them.
  *
  * The figures read a layer's `units.json` ({@link UnitsJson}, from `toUnitsJson` or the file), so they can be
  * redrawn from saved results.
@@ -31,11 +32,18 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { SCENE_CLASSES } from "../data/scene_classes.ts";
-import type { PixelBox } from "../dissect/interventions.ts";
+import { generateWithIntervention, type PixelBox } from "../dissect/interventions.ts";
+import {
+  conceptFractions,
+  conceptIndex,
+  sceneConcepts,
+  type SegmentFn,
+  segmentMasks,
+} from "../dissect/segmenter.ts";
 import { unitMasks, type UnitRecord, type UnitsJson } from "../dissect/unit_iou.ts";
 import type { GeneratorRunner } from "../engine/select.ts";
 import { stageIndex } from "../models/stages.ts";
-import { convertChannels, type RawImage, toRawImage, type ValueRange } from "../io/raw_image.ts";
+import { convertChannels, type RawImage, toRawImage, toRawImages, type ValueRange } from "../io/raw_image.ts";
 import { latents } from "../tensor/rng.ts";
 import { assertImageBatch } from "../tensor/shape.ts";
 import type { Color } from "./font.ts";
@@ -320,4 +328,80 @@ export function outlineBoxes(
     for (let y = box.y0; y < box.y1; y++) [box.x0, box.x1 - 1].forEach((x) => paint(x, y, color));
   }
   return { data, height, width, channels: 3 };
+}
+
+/** Options of {@link removalGrid}. */
+export interface RemovalGridOptions {
+  /** The stage whose units are ablated, e.g. `"layer6"`. */
+  layer: string;
+  /** The units in ranking order, best first; a row ablates the first `counts[row]` of them. */
+  units: readonly number[];
+  /** The concept whose pixel fraction is captioned, by name or index among `concepts`. */
+  concept: number | string;
+  /** Concept names, indexing the segmenter's classes; default the scene classes. */
+  concepts?: readonly string[];
+  /** Latent seeds, one column each. */
+  seeds: readonly number[];
+  /** Units ablated per row; default `[0, 5, 10, 20]` (0: the unedited images). */
+  counts?: readonly number[];
+  /** Integer magnification of each image; default 2. */
+  scale?: number;
+}
+
+/** A removal grid and the concept fraction of every image in it. */
+export interface RemovalGrid {
+  image: RawImage;
+  /** `fractions[row][column]`: the share of the image's pixels the segmenter gives the concept. */
+  fractions: number[][];
+}
+
+/**
+ * GAN Dissection's removal figure: one row per count of ablated units (the first `counts[row]` of `units`), one
+ * column per seed, the segmented fraction of the concept under each image (`tree 4.1%`).
+ *
+ * @param gen The generator.
+ * @param segmenter Images → labels or concept masks (see `SegmentFn`).
+ * @returns The grid and the fractions; no tensor outlives the call.
+ */
+export async function removalGrid(
+  gen: GeneratorRunner,
+  segmenter: SegmentFn,
+  options: RemovalGridOptions,
+): Promise<RemovalGrid> {
+  const concepts = options.concepts ?? sceneConcepts();
+  const k = conceptIndex(concepts, options.concept);
+  const counts = options.counts ?? [0, 5, 10, 20];
+  const bad = counts.find((c) => !Number.isInteger(c) || c < 0 || c > options.units.length);
+  if (bad !== undefined) {
+    throw new Error(`removalGrid: a count must be an integer in 0 … ${options.units.length}, got ${bad}`);
+  }
+  const cells: RawImage[] = [];
+  const fractions: number[][] = [];
+  for (const count of counts) {
+    const units = options.units.slice(0, count);
+    const images = await generateWithIntervention(gen, options.seeds, {
+      layer: options.layer,
+      units,
+      mode: "ablate",
+    });
+    try {
+      const masks = await segmentMasks(segmenter, images, concepts.length); // [N, H', W', K]
+      const row = tf.tidy(() =>
+        tf.squeeze(tf.slice(conceptFractions(masks), [0, k], [-1, 1]), [1]).dataSync()
+      );
+      masks.dispose();
+      fractions.push(Array.from(row));
+      cells.push(...toRawImages(images));
+    } finally {
+      images.dispose();
+    }
+  }
+  const image = imageGrid(cells, {
+    rows: counts.length,
+    cols: options.seeds.length,
+    rowLabels: counts.map((c) => (c ? `-${c} units` : "original")),
+    captions: fractions.flat().map((f) => `${concepts[k]} ${(100 * f).toFixed(1)}%`),
+    scale: options.scale ?? 2,
+  });
+  return { image, fractions };
 }

@@ -11,6 +11,7 @@ import {
   layerComparisonFigure,
   outlineBoxes,
   pickTopUnits,
+  removalGrid,
   topUnitStrips,
   unitClassFigure,
 } from "./dissection.ts";
@@ -178,4 +179,42 @@ Deno.test("outlineBoxes: one-pixel frames in their colours, clipped to the image
   assert.deepEqual(at(4, 5), [0, 255, 0]);
   assert.deepEqual(at(5, 5), [0, 0, 0]); // the green frame's far sides are outside
   assert.equal(out.channels, 3);
+});
+
+Deno.test("removalGrid: one row per count, the concept's fraction per image; ablating more changes the images", async () => {
+  const gen = await createGenerator(randomPggan([16, 16, 8], { seed: 2 }), { engine: "tfjs" });
+  const before = tf.memory().numTensors;
+  // Concept 0 ("bright") where the mean colour is positive.
+  const bright = (images: tf.Tensor4D) =>
+    tf.tidy(() => tf.cast(tf.lessEqual(tf.mean(images, 3), 0), "int32"));
+  const options = {
+    layer: "layer2",
+    units: [0, 1, 2, 3, 4, 5, 6, 7],
+    concept: "bright",
+    concepts: ["bright", "dark"],
+  };
+  const { image, fractions } = await removalGrid(gen, bright, {
+    ...options,
+    seeds: [0, 1, 2],
+    counts: [0, 8],
+    scale: 1,
+  });
+  assert.equal(tf.memory().numTensors, before);
+  const layout = gridLayout(6, { height: 8, width: 8 }, {
+    rows: 2,
+    cols: 3,
+    rowLabels: ["original", "-8 units"],
+    captions: Array(6).fill("bright 100.0%"),
+    scale: 1,
+  });
+  assert.deepEqual([image.width, image.height], [layout.width, layout.height]);
+  assert.equal(fractions.length, 2);
+  for (const row of fractions) assert.ok(row.length === 3 && row.every((f) => f >= 0 && f <= 1));
+  // Every unit of the layer ablated: the images, hence some fraction, differ from the unedited ones.
+  assert.notDeepEqual(fractions[0], fractions[1]);
+  await assert.rejects(
+    () => removalGrid(gen, bright, { ...options, seeds: [0], counts: [9] }),
+    /a count must be an integer in 0 … 8, got 9/,
+  );
+  await gen.dispose();
 });
