@@ -4,8 +4,10 @@
  * Measures, for `samples` generations (seeds 0 … samples−1) against as many held-out real images, in the domain
  * network's features (`scenes_net` / `fashion_net`, so "FD (scenes-net)", not FID): the Fréchet distance,
  * precision, recall and the mean realism score; for scenes also the mean defect fraction of generations and of
- * real images (the share of pixels the scene grammar cannot explain, on the segmenter's labels). Then writes, next
- * to the weights in `data/models/`:
+ * real images (the share of pixels the scene grammar cannot explain, on the segmenter's labels). The same FD,
+ * precision and recall at a small size (`checkSize` generations vs as many real images, over `checkRepeats`
+ * disjoint sets of the seeds and real images above) give the spread a small fresh sample has, which
+ * `tests/model_cards_test.ts` checks the weights against. Then writes, next to the weights in `data/models/`:
  * - `<name>.json`: the card, with an `evaluation` record holding these numbers and the sha256 of the weights they
  *   were measured on (the training script rewrites the card at every export; run this after training stops);
  * - `<name>_samples.png`: an 8x8 grid of seeds 0 … 63;
@@ -15,7 +17,13 @@
  */
 import { join } from "node:path";
 import { type BackendName, initBackend } from "../lib/backend/backend.ts";
-import { evaluateGenerations, generateImages, loadDomain, realReference } from "../lib/correct/mod.ts";
+import {
+  evaluateGenerations,
+  generateImages,
+  type GenerationMetrics,
+  loadDomain,
+  realReference,
+} from "../lib/correct/mod.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../lib/io/atomic.ts";
 import { sha256File } from "../lib/io/hash.ts";
 import { savePng } from "../lib/io/png.ts";
@@ -27,6 +35,8 @@ const config = parseConfig(
   {
     name: "scenes_pggan64", // scenes_pggan64 | fashion_pggan32
     samples: 5000,
+    checkSize: 1000, // the spot check: generations (and real images) per set …
+    checkRepeats: 5, // … and disjoint sets, within the samples above
     models: "data/models",
     batch: 100,
     backend: "wasm",
@@ -80,6 +90,36 @@ if (domain.defectFraction) {
   realDefects = sum / count;
 }
 
+if (config.checkSize * config.checkRepeats > config.samples) {
+  throw new Error(`--check-size × --check-repeats must not exceed --samples ${config.samples}`);
+}
+const checks: GenerationMetrics[] = [];
+const checkBar = progress(config.checkRepeats, { label: `spot checks of ${config.checkSize}` });
+for (let r = 0; r < config.checkRepeats; r++) {
+  const offset = r * config.checkSize;
+  const realSet = await realReference(domain.realHeldout, domain.features, {
+    count: config.checkSize,
+    offset,
+    batch: config.batch,
+  });
+  checks.push(
+    await evaluateGenerations(domain.gen, seeds.slice(offset, offset + config.checkSize), {
+      extractor: domain.features,
+      real: realSet,
+      batch: config.batch,
+      progress: false,
+    }).finally(() => realSet.dispose()),
+  );
+  checkBar.tick(1);
+}
+checkBar.done();
+/** Mean and standard deviation (n − 1) of a measure over the spot checks. */
+const spread = (pick: (m: GenerationMetrics) => number) => {
+  const v = checks.map(pick);
+  const mean = v.reduce((a, b) => a + b, 0) / v.length;
+  return { mean, std: Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, v.length - 1)) };
+};
+
 const grid = await generateImages(domain.gen, seeds.slice(0, 64));
 const gridFile = `${config.name}_samples.png`;
 await savePng(join(config.models, gridFile), imageGrid(grid, { cols: 8, scale: grid.shape[1] < 64 ? 2 : 1 }));
@@ -102,6 +142,15 @@ const evaluation = {
   ...(realDefects !== undefined
     ? { defect_fraction: metrics.extras.defect_fraction, defect_fraction_real: realDefects }
     : {}),
+  spot_check: {
+    size: config.checkSize,
+    repeats: config.checkRepeats,
+    sets:
+      `seeds r·${config.checkSize} … (r+1)·${config.checkSize}−1 vs held-out real images at the same indices`,
+    fd: spread((m) => m.fd),
+    precision: spread((m) => m.precision),
+    recall: spread((m) => m.recall),
+  },
   grid: gridFile,
   seconds: Math.round((performance.now() - t0) / 1000),
 };
@@ -138,6 +187,15 @@ const lines = [
       } |`,
     ]
     : []),
+  "",
+  `At ${config.checkSize} generations vs ${config.checkSize} real images (${config.checkRepeats} disjoint sets), ` +
+  `the size \`tests/model_cards_test.ts\` re-measures on fresh seeds: ${metric} ` +
+  `${evaluation.spot_check.fd.mean.toFixed(2)} ± ${evaluation.spot_check.fd.std.toFixed(2)}, precision ` +
+  `${evaluation.spot_check.precision.mean.toFixed(3)} ± ${
+    evaluation.spot_check.precision.std.toFixed(3)
+  }, recall ` +
+  `${evaluation.spot_check.recall.mean.toFixed(3)} ± ${evaluation.spot_check.recall.std.toFixed(3)} ` +
+  "(mean ± standard deviation).",
   "",
   "## Training",
   "",
