@@ -1,6 +1,6 @@
 /**
  * `deno task demo`: the main job on the shipped scenes model — GAN Dissection of `layer4` (and `layer6`, where
- * the trees are removed), the tree-removal and door-insertion interventions, then the automatic correction of the
+ * the interventions run), the tree-removal and door-insertion interventions, then the automatic correction of the
  * units that cause artifacts — gathered in one report.
  *
  *     deno task demo [--checkpoint g.safetensors] [--out results/demo] [--quick] [--backend wasm] [--engine ort]
