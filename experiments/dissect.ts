@@ -138,7 +138,9 @@ const outDir = join(config.out, basename(config.model, extname(config.model)));
 const pngFigures = config.figurePng && hasChromium();
 if (config.figurePng && !pngFigures) console.warn("Chromium is missing: figures are written as HTML only");
 
-for (const flag of ["samples", "heldout", "show", "topImages", "batch"] as const) {
+for (
+  const flag of ["samples", "heldout", "show", "topImages", "batch", "causalSamples", "causalEpochs"] as const
+) {
   if (!(Number.isInteger(config[flag]) && config[flag] >= 1)) {
     const name = flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
     throw new Error(`--${name}: Expected a positive integer, got ${config[flag]}`);
@@ -165,12 +167,16 @@ const stageOf = (flag: string, name: string) => {
   }
   return model.stages[stageIndex(model, name)];
 };
-const removeStage = stageOf("remove-layer", config.removeLayer);
-const insertStage = stageOf("insert-layer", config.insertLayer);
+// Without interventions, their layers are neither checked nor dissected (the first layer stands in, unused).
+const [removeStage, insertStage] = config.interventions
+  ? [stageOf("remove-layer", config.removeLayer), stageOf("insert-layer", config.insertLayer)]
+  : Array(2).fill(stageOf("layers", config.layers[0]));
 /** Dissected layers: `--layers`, then the intervention layers it does not name. */
-const dissectedLayers = [...new Set([...config.layers, config.removeLayer, config.insertLayer])];
+const dissectedLayers = config.interventions
+  ? [...new Set([...config.layers, config.removeLayer, config.insertLayer])]
+  : config.layers;
 const cell = model.resolution / insertStage.size; // image pixels per cell of the insertion layer
-if (!(config.insertBox >= cell && config.insertBox % cell === 0)) {
+if (config.interventions && !(config.insertBox >= cell && config.insertBox % cell === 0)) {
   throw new Error(
     `--insert-box must be a multiple of ${config.insertLayer}'s cell of ${cell} pixels, got ${config.insertBox}`,
   );
