@@ -1,6 +1,6 @@
 /**
- * `deno task demo`: the main job on the shipped scenes model — GAN Dissection of `layer4` (and `layer6`, where
- * the interventions run), the tree-removal and door-insertion interventions, then the automatic correction of the
+ * `deno task demo`: the main job on the shipped scenes model — GAN Dissection of `layer4` (trees are removed there)
+ * and `layer6` (doors are inserted there), the tree-removal and door-insertion interventions, then the automatic correction of the
  * units that cause artifacts — gathered in one report.
  *
  *     deno task demo [--checkpoint g.safetensors] [--out results/demo] [--quick] [--backend wasm] [--engine ort]

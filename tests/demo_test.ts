@@ -59,7 +59,7 @@ Deno.test("deno task demo --quick writes REPORT.md with both parts and its figur
     assert.match(r.stdout, /FD \(scenes-net\) ↓\s+realism ↑/);
     assert.match(
       r.stdout,
-      /tree removal \(4 units of layer6, 16 held-out samples\): tree pixels [\d.]+% → [\d.]+%/,
+      /tree removal \(4 units of layer4, 16 held-out samples\): tree pixels [\d.]+% → [\d.]+%/,
     );
 
     const meta = JSON.parse(await Deno.readTextFile(join(out, "meta.json")));
