@@ -48,6 +48,7 @@ import {
   type LayerDissection,
   optimizeCausalSet,
   rankUnitsByAce,
+  relabelledShare,
   sceneConcepts,
   type SegmentFn,
   toConceptMasks,
@@ -159,13 +160,13 @@ type RankingName = typeof RANKINGS[number];
 if (!RANKINGS.includes(config.removeBy as RankingName)) {
   throw new Error(`--remove-by: Expected one of ${RANKINGS.join(", ")}, got "${config.removeBy}"`);
 }
+/** The stage a flag names, the error naming the flag (`stageIndex` lists the stages). */
 const stageOf = (flag: string, name: string) => {
-  if (!model.stages.some((s) => s.name === name)) {
-    throw new Error(
-      `--${flag} ${name}: no such stage in ${config.model} (${model.stages.map((s) => s.name)})`,
-    );
+  try {
+    return model.stages[stageIndex(model, name)];
+  } catch (e) {
+    throw new Error(`--${flag} ${name}: ${(e as Error).message} (${config.model})`);
   }
-  return model.stages[stageIndex(model, name)];
 };
 // Without interventions, their layers are neither checked nor dissected (the first layer stands in, unused).
 const [removeStage, insertStage] = config.interventions
@@ -289,21 +290,6 @@ function meanOf(rows: number[][], k: number, keep: (i: number) => boolean = () =
   return picked.length ? picked.reduce((a, b) => a + b, 0) / picked.length : null;
 }
 
-/**
- * The share of the held-out pixels not labelled `--remove` before an edit whose label changes after it: how much
- * else the edit changed (null when every pixel was of the concept).
- */
-function relabelledOutside(before: Segmented, after: Segmented): number | null {
-  let changed = 0;
-  let outside = 0;
-  before.labels.forEach((label, p) => {
-    if (label === removeK) return;
-    outside++;
-    if (after.labels[p] !== label) changed++;
-  });
-  return outside ? changed / outside : null;
-}
-
 /** Mean fraction of every concept but `skip`, by name. */
 function otherConcepts(rows: number[][], skip: number): Record<string, number | null> {
   return Object.fromEntries(concepts.flatMap((name, k) => (k === skip ? [] : [[name, meanOf(rows, k)]])));
@@ -408,12 +394,12 @@ async function measureRemoval(ranking: number[], values: ArrayLike<number>) {
       after: meanOf(most.rows, removeK),
       others_before: otherConcepts(before, removeK),
       others_after: otherConcepts(most.rows, removeK),
-      others_relabelled: relabelledOutside(original, most.seg),
+      others_relabelled: relabelledShare(original.labels, most.seg.labels, removeK),
       random_control: {
         unit_ids: randomUnits,
         after: meanOf(controlRows, removeK),
         others_after: otherConcepts(controlRows, removeK),
-        others_relabelled: relabelledOutside(original, control),
+        others_relabelled: relabelledShare(original.labels, control.labels, removeK),
       },
       by_units: steps.map((s) => ({ units: s.count, fraction: meanOf(s.rows, removeK) })),
       ace: {

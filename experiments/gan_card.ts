@@ -50,6 +50,9 @@ const domainName = DOMAIN_OF[config.name];
 if (!domainName) {
   throw new Error(`--name must be one of ${Object.keys(DOMAIN_OF).join(", ")}, got "${config.name}"`);
 }
+if (config.checkSize * config.checkRepeats > config.samples) {
+  throw new Error(`--check-size × --check-repeats must not exceed --samples ${config.samples}`);
+}
 await initBackend({ backend: config.backend as BackendName });
 const t0 = performance.now();
 const cardPath = join(config.models, `${config.name}.json`);
@@ -90,9 +93,6 @@ if (domain.defectFraction) {
   realDefects = sum / count;
 }
 
-if (config.checkSize * config.checkRepeats > config.samples) {
-  throw new Error(`--check-size × --check-repeats must not exceed --samples ${config.samples}`);
-}
 const checks: GenerationMetrics[] = [];
 const checkBar = progress(config.checkRepeats, { label: `spot checks of ${config.checkSize}` });
 for (let r = 0; r < config.checkRepeats; r++) {

@@ -22,6 +22,7 @@ import {
   insertionValues,
   type Intervention,
   optimizeCausalSet,
+  relabelledShare,
   sceneConcepts,
   segmentMasks,
 } from "../lib/dissect/mod.ts";
@@ -62,16 +63,7 @@ Deno.test("scenes_pggan64: the causal set removes trees, and doors appear on wal
     };
     const share = (labels: Int32Array, k: number) => labels.filter((l) => l === k).length / labels.length;
     /** Share of the pixels not tree before that change label. */
-    const relabelled = (before: Int32Array, after: Int32Array) => {
-      let outside = 0;
-      let changed = 0;
-      before.forEach((l, p) => {
-        if (l === treeK) return;
-        outside++;
-        if (after[p] !== l) changed++;
-      });
-      return changed / outside;
-    };
+    const relabelled = (before: Int32Array, after: Int32Array) => relabelledShare(before, after, treeK)!;
 
     const layer4 = await dissectLayer(gen, segmentFn, "layer4", { samples: 200, progress: false });
     // Doors are rare (about 1 % of the pixels): their units and values need more samples than trees'.

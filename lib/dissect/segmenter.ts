@@ -111,6 +111,30 @@ export function conceptFractions(masks: tf.Tensor4D, region?: tf.Tensor2D): tf.T
   });
 }
 
+/**
+ * How much else an edit changed: of the pixels not labelled `skip` before it, the share whose label differs after
+ * it (null when every pixel was `skip`). Labels are class ids of the same images, flattened in the same order.
+ */
+export function relabelledShare(
+  before: ArrayLike<number>,
+  after: ArrayLike<number>,
+  skip: number,
+): number | null {
+  if (before.length !== after.length) {
+    throw new Error(
+      `relabelledShare: Expected labels of the same length, got ${before.length} and ${after.length}`,
+    );
+  }
+  let outside = 0;
+  let changed = 0;
+  for (let p = 0; p < before.length; p++) {
+    if (before[p] === skip) continue;
+    outside++;
+    if (after[p] !== before[p]) changed++;
+  }
+  return outside ? changed / outside : null;
+}
+
 /** What {@link generateSegmented} returns; the caller disposes every tensor. */
 export interface SegmentedSamples {
   /** Generated images `[N, H, W, 3]`, clamped to [-1, 1]. */

@@ -8,6 +8,7 @@ import {
   conceptFractions,
   conceptIndex,
   generateSegmented,
+  relabelledShare,
   sampleSeeds,
   sceneConcepts,
   segmentMasks,
@@ -75,4 +76,11 @@ Deno.test("conceptIndex and sampleSeeds", () => {
   assert.deepEqual(sampleSeeds([5, 9]), [5, 9]);
   assert.throws(() => sampleSeeds([]), /at least one seed/);
   assert.throws(() => sampleSeeds(0), /positive integer/);
+});
+
+Deno.test("relabelledShare: the share of the other pixels whose label changed", () => {
+  // Pixels 0 and 1 are the skipped concept 2; of the other four, one changes label.
+  assert.equal(relabelledShare([2, 2, 0, 1, 1, 0], [0, 1, 0, 1, 0, 0], 2), 0.25);
+  assert.equal(relabelledShare([2, 2], [0, 0], 2), null);
+  assert.throws(() => relabelledShare([0], [0, 1], 2), /same length, got 1 and 2/);
 });
