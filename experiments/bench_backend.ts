@@ -10,15 +10,21 @@
  *   PGGAN-like 32x32 GAN at batch 64 with the non-saturating logistic loss; the first step is a warm-up. On cpu
  *   a step at batch 64 takes far too long to wait for: use e.g. `--batch 2 --steps 1` there.
  *
+ * With `--scenes` it measures instead how fast the synthetic scenes are drawn (plain JavaScript, no backend):
+ * `renderScene` at `--size` (default 64) for `--count` seeds (default 500) after 50 warm-up scenes, best of 3
+ * rounds; the JSON has `scenes_per_second` and `scenes_ms_per_scene` (about 6,000 scenes/s on one idle core).
+ *
  * Usage: `deno run -A experiments/bench_backend.ts [--backend wasm|cpu] [--threads T] [--steps N] [--batch B]`
- * (defaults: wasm, {@link initBackend}'s thread count, 3 timed steps, batch 64).
+ * (defaults: wasm, {@link initBackend}'s thread count, 3 timed steps, batch 64), or
+ * `deno run -A experiments/bench_backend.ts --scenes [--size S] [--count N]`.
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs"; // registers the gradients of the tfjs-core ops (tfjs-core alone has none)
-import { parseArgs } from "node:util";
+import { commandConfig } from "../lib/util/config.ts";
 import { initBackend } from "../lib/backend/backend.ts";
 import { registerWasmTrainingKernels } from "../lib/backend/wasm_kernels.ts";
+import { renderScene } from "../lib/data/scenes.ts";
 
 const LATENT = 128;
 const LEAK = 0.2;
@@ -213,31 +219,56 @@ function benchGan(batch: number, steps: number): Record<string, unknown> {
   return { gan_batch: batch, gan_step_ms: median(times), gan_step_ms_all: times, gan_losses: last };
 }
 
-function positiveInteger(flag: string, raw: string): number {
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1) {
-    throw new Error(`${flag} must be a positive integer, got "${raw}"`);
+/** Scenes drawn per second by `renderScene` at `size`: the best of 3 rounds of `count` fresh seeds. */
+function benchScenes(size: number, count: number): Record<string, number> {
+  for (let i = 0; i < 50; i++) renderScene(i, { size }); // warm up
+  const rounds: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    const t0 = performance.now();
+    for (let i = 0; i < count; i++) renderScene(10_000 + round * count + i, { size });
+    rounds.push(performance.now() - t0);
+    log(`scenes round ${round}: ${count} scenes of ${size}x${size} in ${rounds.at(-1)!.toFixed(0)} ms`);
   }
-  return value;
+  const best = Math.min(...rounds);
+  return {
+    scenes_size: size,
+    scenes_count: count,
+    scenes_per_second: count / (best / 1000),
+    scenes_ms_per_scene: best / count,
+  };
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      backend: { type: "string", default: "wasm" },
-      threads: { type: "string" },
-      steps: { type: "string", default: "3" },
-      batch: { type: "string", default: "64" },
+  const values = commandConfig(
+    {
+      backend: { default: "wasm", help: "tfjs backend measured", choices: ["wasm", "cpu"] },
+      threads: {
+        default: 0,
+        help: "wasm threads (0: GANATOMY_THREADS or all cores)",
+        integer: true,
+        min: 0,
+        max: 64,
+      },
+      steps: { default: 3, help: "timed GAN training steps (the median is reported)", integer: true, min: 1 },
+      batch: { default: 64, help: "batch of the GAN training step", integer: true, min: 1, max: 1024 },
+      scenes: { default: false, help: "time renderScene instead (scenes/s)" },
+      size: { default: 64, help: "with --scenes: image size", integer: true, min: 8, max: 1024 },
+      count: { default: 500, help: "with --scenes: scenes rendered", integer: true, min: 1 },
     },
-  });
-  const backend = values.backend;
-  if (backend !== "wasm" && backend !== "cpu") {
-    throw new Error(`--backend must be wasm or cpu, got "${backend}"`);
+    {
+      command: "deno task bench:backend",
+      summary:
+        "JSON: conv2d GFLOP/s and ms per GAN training step on a tfjs backend (or renderScene's scenes/s).",
+    },
+  );
+  if (values.scenes) {
+    const result = benchScenes(values.size, values.count);
+    console.log(JSON.stringify({ bench: "scenes", ...result }));
+    return;
   }
-  const steps = positiveInteger("--steps", values.steps);
-  const batch = positiveInteger("--batch", values.batch);
-  const threads = values.threads === undefined ? undefined : positiveInteger("--threads", values.threads);
+  const backend = values.backend as "wasm" | "cpu";
+  const { steps, batch } = values;
+  const threads = values.threads || undefined;
 
   const info = await initBackend({ backend, threads });
   // initBackend registers them too; this idempotent call keeps the bench independent of that.

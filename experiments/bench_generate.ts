@@ -21,18 +21,32 @@ import type { HostTensor } from "../lib/io/dtype.ts";
 import { writeSafetensors } from "../lib/io/safetensors.ts";
 import { PGGAN_SIZES, pgganFromWeights, randomPgganWeights } from "../lib/models/pggan.ts";
 import { latents } from "../lib/tensor/rng.ts";
-import { parseConfig } from "../lib/util/config.ts";
+import { commandConfig } from "../lib/util/config.ts";
 
-const cfg = parseConfig({
-  resolutions: [64, 256],
-  batches: [1, 8],
-  repeats: 3,
-  backend: "wasm",
-  engines: ["ort", "tfjs", "pytorch"],
+export const CONFIG = {
+  resolutions: {
+    default: [64, 256],
+    help: "GAN Dissection PGGAN shapes to time, by resolution",
+    integer: true,
+    min: 8,
+  },
+  batches: { default: [1, 8], help: "batch sizes to time", integer: true, min: 1, max: 1024 },
+  repeats: { default: 3, help: "timed runs per point (the median is reported)", integer: true, min: 1 },
+  backend: {
+    default: "wasm",
+    help: "tfjs backend of the tfjs engine",
+    choices: ["wasm", "cpu", "tensorflow"],
+  },
+  engines: {
+    default: ["ort", "tfjs", "pytorch"],
+    help: "engines to time",
+    choices: ["ort", "tfjs", "pytorch"],
+  },
+};
+const cfg = commandConfig(CONFIG, {
+  command: "deno task bench:generate",
+  summary: "JSON: PGGAN images/s at GAN Dissection's shapes, ONNX Runtime and tfjs against PyTorch.",
 });
-for (const e of cfg.engines) {
-  if (!["ort", "tfjs", "pytorch"].includes(e)) throw new Error(`--engines: unknown engine "${e}"`);
-}
 const info = await initBackend({ backend: cfg.backend as BackendName });
 const dir = await Deno.makeTempDir({ prefix: "ganatomy-bench-" });
 

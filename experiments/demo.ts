@@ -30,7 +30,7 @@ import { createGenerator, type EngineName } from "../lib/engine/select.ts";
 import { savePng } from "../lib/io/png.ts";
 import { loadGenerator } from "../lib/models/load.ts";
 import { imageGrid } from "../lib/viz/grid.ts";
-import { parseConfig } from "../lib/util/config.ts";
+import { commandConfig } from "../lib/util/config.ts";
 import { formatDuration } from "../lib/util/progress.ts";
 import { gitRevision, type RunMeta, RunRecorder } from "../lib/util/meta.ts";
 import {
@@ -51,17 +51,27 @@ import {
 const SHIPPED = "data/models/scenes_pggan64.safetensors";
 const LAYER = "layer4";
 
-const config = parseConfig(
-  {
-    checkpoint: "", // a scenes-sized (64x64) generator checkpoint instead of the shipped one
-    out: "results/demo",
-    quick: false, // tiny sizes: the whole demo in about a minute (for tests)
-    backend: "wasm", // passed to both experiments
-    engine: "ort", // passed to both experiments
+export const CONFIG = {
+  checkpoint: {
+    default: "",
+    help: "a scenes-sized (64x64) generator checkpoint instead of the shipped one",
+    exists: true,
+    meta: "<file>",
   },
-  Deno.args,
-  { description: "deno task demo [flags]: GAN Dissection and correction of the scenes model, one report" },
-);
+  out: { default: "results/demo", help: "output folder", meta: "<dir>" },
+  quick: { default: false, help: "tiny sizes: the whole demo in about a minute (for tests)" },
+  backend: {
+    default: "wasm",
+    help: "tfjs backend of both experiments",
+    choices: ["wasm", "cpu", "tensorflow"],
+  },
+  engine: { default: "ort", help: "forward-only engine of both experiments", choices: ["ort", "tfjs"] },
+};
+
+const config = commandConfig(CONFIG, {
+  command: "deno task demo",
+  summary: "Both methods on the shipped scenes model, gathered in one report (results/demo/REPORT.md).",
+});
 
 /**
  * Each experiment's flags at demo size and at `--quick` size (the others keep the experiments' defaults),

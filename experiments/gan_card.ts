@@ -27,23 +27,43 @@ import {
 import { writeFileAtomic, writeJsonAtomic } from "../lib/io/atomic.ts";
 import { sha256File } from "../lib/io/hash.ts";
 import { savePng } from "../lib/io/png.ts";
-import { parseConfig } from "../lib/util/config.ts";
+import { commandConfig } from "../lib/util/config.ts";
 import { progress } from "../lib/util/progress.ts";
 import { imageGrid } from "../lib/viz/grid.ts";
 
-const config = parseConfig(
-  {
-    name: "scenes_pggan64", // scenes_pggan64 | fashion_pggan32
-    samples: 5000,
-    checkSize: 1000, // the spot check: generations (and real images) per set …
-    checkRepeats: 5, // … and disjoint sets, within the samples above
-    models: "data/models",
-    batch: 100,
-    backend: "wasm",
+export const CONFIG = {
+  name: {
+    default: "scenes_pggan64",
+    help: "the shipped generator",
+    choices: ["scenes_pggan64", "fashion_pggan32"],
   },
-  Deno.args,
-  { description: "deno task card:gan [flags]: evaluate a shipped generator and complete its model card" },
-);
+  samples: {
+    default: 5000,
+    help: "generations evaluated (against as many held-out real images)",
+    integer: true,
+    min: 10,
+  },
+  checkSize: {
+    default: 1000,
+    help: "spot check: generations (and real images) per set",
+    integer: true,
+    min: 10,
+  },
+  checkRepeats: { default: 5, help: "spot check: disjoint sets, within --samples", integer: true, min: 1 },
+  models: { default: "data/models", help: "folder of the shipped models and their cards", meta: "<dir>" },
+  batch: { default: 100, help: "images per batch", integer: true, min: 1, max: 4096 },
+  backend: {
+    default: "wasm",
+    help: "tfjs backend for training, gradients and the tfjs engine",
+    choices: ["wasm", "cpu", "tensorflow"],
+  },
+};
+
+const config = commandConfig(CONFIG, {
+  command: "deno task card:gan",
+  summary:
+    "Evaluate a shipped generator (FD, precision/recall, realism, spot checks) and complete its model card.",
+});
 
 const DOMAIN_OF: Record<string, string> = { scenes_pggan64: "scenes", fashion_pggan32: "fashion" };
 const domainName = DOMAIN_OF[config.name];

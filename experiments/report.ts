@@ -6,10 +6,10 @@
  * @module
  */
 import { join, relative, resolve } from "node:path";
-import type { UnitsJson } from "../lib/dissect/unit_iou.ts";
+import { bestIouByConcept, interpretableCounts } from "../lib/dissect/figures.ts";
+import type { UnitsJson } from "../lib/dissect/units_json.ts";
 import type { RunMeta } from "../lib/util/meta.ts";
 import { formatDuration } from "../lib/util/progress.ts";
-import { bestIouByConcept, interpretableCounts } from "../lib/viz/dissection.ts";
 
 /** The project's root (experiments run from there). */
 export const ROOT = resolve(import.meta.dirname!, "..");

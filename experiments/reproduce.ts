@@ -21,8 +21,8 @@
  */
 import { basename, extname, join, resolve } from "node:path";
 import { writeFileAtomic, writeJsonAtomic } from "../lib/io/atomic.ts";
-import { hashKey } from "../lib/stats/tally.ts";
-import { parseConfig } from "../lib/util/config.ts";
+import { hashKey } from "../lib/io/hash.ts";
+import { commandConfig } from "../lib/util/config.ts";
 import { gitRevision, type RunMeta, RunRecorder } from "../lib/util/meta.ts";
 import { formatDuration } from "../lib/util/progress.ts";
 import {
@@ -36,28 +36,74 @@ import {
   toArgs,
 } from "./report.ts";
 
-const config = parseConfig(
-  {
-    models: ["scenes", "fashion"], // shipped models to correct (scenes is also dissected)
-    layers: ["layer4", "layer6"], // dissected layers of the scenes generator
-    checkpoint: "", // a user's generator checkpoint, in addition
-    segmenter: "", // … its segmenter (per-class labels; dissection runs only with one)
-    real: "", // … a folder of its real images
-    backbone: "", // … torchvision ResNet-18 weights
-    backboneSize: 0, // … resize before the ResNet (0: the generator's size)
-    labels: "", // … its labels (deno task label)
-    inception: "", // … pytorch-fid's Inception weights (FID instead of FD in ResNet features)
-    out: "results",
-    quick: false, // tiny sizes (for tests): every step in about a minute
-    backend: "wasm",
-    engine: "ort",
+export const CONFIG = {
+  models: {
+    default: ["scenes", "fashion"],
+    help: "shipped models to correct (scenes is also dissected)",
+    choices: ["scenes", "fashion"],
   },
-  Deno.args,
-  {
-    description:
-      "deno task reproduce [flags]: every experiment for every shipped model (see experiments/reproduce.ts)",
+  layers: {
+    default: ["layer4", "layer6"],
+    help: "dissected layers of the scenes generator",
+    meta: "<layer,…>",
   },
-);
+  checkpoint: {
+    default: "",
+    help: "a user's generator checkpoint, in addition",
+    exists: true,
+    meta: "<file>",
+  },
+  segmenter: {
+    default: "",
+    help: "with --checkpoint: its segmenter (per-class labels; dissection runs only with one)",
+    exists: true,
+    meta: "<file>",
+  },
+  real: { default: "", help: "with --checkpoint: a folder of its real images", exists: true, meta: "<dir>" },
+  backbone: {
+    default: "",
+    help: "with --checkpoint: torchvision ResNet-18 weights",
+    exists: true,
+    meta: "<file>",
+  },
+  backboneSize: {
+    default: 0,
+    help: "with --checkpoint: resize before the ResNet (0: the generator's size)",
+    integer: true,
+    min: 0,
+    max: 1024,
+  },
+  labels: {
+    default: "",
+    help: "with --checkpoint: its labels (deno task label)",
+    exists: true,
+    meta: "<file>",
+  },
+  inception: {
+    default: "",
+    help: "with --checkpoint: pytorch-fid's Inception weights (FID instead of FD in ResNet features)",
+    exists: true,
+    meta: "<file>",
+  },
+  out: { default: "results", help: "output folder", meta: "<dir>" },
+  quick: { default: false, help: "tiny sizes (for tests): every step in about a minute" },
+  backend: {
+    default: "wasm",
+    help: "tfjs backend for training, gradients and the tfjs engine",
+    choices: ["wasm", "cpu", "tensorflow"],
+  },
+  engine: {
+    default: "ort",
+    help: "engine of forward-only passes (ONNX Runtime, or the tfjs run loop)",
+    choices: ["ort", "tfjs"],
+  },
+};
+
+const config = commandConfig(CONFIG, {
+  command: "deno task reproduce",
+  summary:
+    "Every experiment for every shipped model (and a user's checkpoint), with results/REPORT.md; resumable.",
+});
 
 const run = new RunRecorder("reproduce", config);
 const out = resolve(config.out);

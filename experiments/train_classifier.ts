@@ -18,24 +18,23 @@
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { type BackendName, initBackend } from "../lib/backend/backend.ts";
-import { writeJsonAtomic } from "../lib/io/atomic.ts";
-import { sha256File } from "../lib/io/hash.ts";
 import {
   type ClassifierConfig,
   classifierLoss,
   classifierShapes,
   createClassifier,
   disposeClassifier,
-  evaluateClassifier,
   forward,
-  labelledData,
   loadClassifier,
   saveClassifier,
 } from "../lib/models/classifier.ts";
+import { labelledData } from "../lib/models/classifier_data.ts";
+import { evaluateClassifier } from "../lib/models/classifier_eval.ts";
+import { writeModelCard } from "../lib/train/card.ts";
 import { averagedSeries, saveCurves } from "../lib/train/curves.ts";
 import { readMetrics, stepRng, trainLoop } from "../lib/train/loop.ts";
-import { parseConfig } from "../lib/util/config.ts";
-import { gitRevision } from "../lib/util/meta.ts";
+import { commandConfig } from "../lib/util/config.ts";
+import { TRAINING } from "../lib/util/flags.ts";
 import { lineFigure } from "../lib/viz/mod.ts";
 
 /** Per data set defaults: stage widths and stem stride (scenes: 64x64 → stages at 32, 16, 8, 4). */
@@ -44,33 +43,49 @@ const PRESETS: Record<string, { widths: number[]; stemStride: number; steps: num
   scenes: { widths: [16, 32, 64, 64], stemStride: 2, steps: 1500, evalCount: 2000 },
 };
 
-const config = parseConfig(
-  {
-    dataset: "fashion",
-    name: "",
-    widths: [] as number[],
-    stemStride: 0,
-    blocksPerStage: 1,
-    batch: 64,
-    steps: 0,
-    learningRate: 0.002,
-    schedule: "cosine",
-    seed: 0,
-    evalCount: 0,
-    maxMinutes: 0,
-    checkpointMinutes: 5,
-    resume: true,
-    backend: "wasm",
-    runs: "data/train",
-    models: "data/models",
-    data: "",
+export const CONFIG = {
+  dataset: { default: "fashion", help: "data set", choices: ["fashion", "scenes"] },
+  name: { default: "", help: "model name", meta: "<name>", defaultText: "<dataset>_<arch>" },
+  widths: {
+    default: [] as number[],
+    help: "network widths per stage",
+    integer: true,
+    min: 1,
+    defaultText: "the data set's preset",
+    items: "number" as const,
   },
-  Deno.args,
-  {
-    description:
-      "deno task train:classifier [flags]: train a feature network (see experiments/train_classifier.ts)",
+  stemStride: {
+    default: 0,
+    help: "stride of the first convolution (0: the data set's preset)",
+    integer: true,
+    min: 0,
   },
-);
+  blocksPerStage: { default: 1, help: "residual blocks per stage", integer: true, min: 1, max: 16 },
+  batch: { default: 64, help: "images per batch", integer: true, min: 1, max: 4096 },
+  steps: {
+    default: 0,
+    help: "optimiser steps in all (0: the data set's preset; a resumed run counts the steps already done)",
+    integer: true,
+    min: 0,
+  },
+  learningRate: { default: 0.002, help: "Adam learning rate", min: 0, max: 1 },
+  schedule: { default: "cosine", help: "learning-rate schedule", choices: ["cosine", "constant"] },
+  seed: { default: 0, help: "seed of the initial weights and of the data draws", integer: true, min: 0 },
+  evalCount: { default: 0, help: "test images of the evaluation (0: all)", integer: true, min: 0 },
+  ...TRAINING,
+  data: {
+    default: "",
+    help: "folder of the data set's files",
+    meta: "<dir>",
+    defaultText: "Debian's, for Fashion-MNIST",
+  },
+};
+
+const config = commandConfig(CONFIG, {
+  command: "deno task train:classifier",
+  summary:
+    "Train a domain network (the frozen feature extractor of FD and the artifact classifier), resumably.",
+});
 
 const preset = PRESETS[config.dataset];
 if (!preset) {
@@ -144,7 +159,7 @@ async function exportModel(done: number, seconds: number): Promise<void> {
   const last = (await readMetrics(runDir)).slice(-50);
   const map = modelConfig.resolution / ((modelConfig.stemStride ?? 1) * 2 ** (modelConfig.widths.length - 1));
   const d = modelConfig.widths[modelConfig.widths.length - 1];
-  await writeJsonAtomic(join(config.models, `${name}.json`), {
+  await writeModelCard(config.models, {
     name,
     arch: "classifier",
     architecture: {
@@ -168,14 +183,14 @@ async function exportModel(done: number, seconds: number): Promise<void> {
       optimizer: `Adam (beta1 0.9, beta2 0.999), ${config.schedule} learning rate; ` +
         (modelConfig.kind === "multiclass" ? "softmax cross-entropy" : "mean binary cross-entropy"),
       steps: done,
+      seconds,
+      trainer: `ganatomy (tfjs ${info.backend}, ${info.threads} threads)`,
       images_seen: done * config.batch,
-      wall_seconds: Math.round(seconds),
       backend: info.backend,
       threads: info.threads,
-      git: gitRevision(),
       last_50_steps_loss: last.reduce((s, m) => s + m.loss, 0) / Math.max(1, last.length),
     },
-    weights: { file: `${name}.safetensors`, dtype: "F16", sha256: await sha256File(weightsPath) },
+    dtype: "F16",
     metrics: {
       weights: "F16 (as shipped)",
       ...metrics,

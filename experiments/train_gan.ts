@@ -16,9 +16,7 @@ import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { type BackendName, initBackend } from "../lib/backend/backend.ts";
 import { runStages } from "../lib/engine/tfjs.ts";
-import { writeJsonAtomic } from "../lib/io/atomic.ts";
 import { savePng } from "../lib/io/png.ts";
-import { sha256File } from "../lib/io/hash.ts";
 import { writeSafetensors } from "../lib/io/safetensors.ts";
 import { imageSource } from "../lib/data/source.ts";
 import { createDiscriminator } from "../lib/models/discriminator.ts";
@@ -26,11 +24,12 @@ import { LAYOUT_KEY } from "../lib/models/load.ts";
 import { ARCH_KEY } from "../lib/models/param_file.ts";
 import { pgganFromWeights, pgganResolution, randomPgganWeights } from "../lib/models/pggan.ts";
 import { latents } from "../lib/tensor/rng.ts";
+import { writeModelCard } from "../lib/train/card.ts";
 import { createGanTrainer } from "../lib/train/gan.ts";
 import { averagedSeries, saveCurves } from "../lib/train/curves.ts";
 import { readMetrics, stepRng, trainLoop } from "../lib/train/loop.ts";
-import { parseConfig } from "../lib/util/config.ts";
-import { gitRevision } from "../lib/util/meta.ts";
+import { commandConfig } from "../lib/util/config.ts";
+import { TRAINING } from "../lib/util/flags.ts";
 import { imageGrid, lineFigure } from "../lib/viz/mod.ts";
 
 /**
@@ -43,30 +42,60 @@ const PRESETS: Record<string, { sizes: number[]; widths: number[]; r1Gamma: numb
   fashion: { sizes: [128, 128, 128, 64, 32], widths: [32, 64, 128], r1Gamma: 0.1 }, // 32x32 grey
 };
 
-const config = parseConfig(
-  {
-    dataset: "scenes",
-    name: "",
-    sizes: [] as number[],
-    widths: [] as number[],
-    batch: 32,
-    steps: 20000,
-    learningRate: 0.002,
-    r1Gamma: -1, // negative: the data set's preset
-    r1Every: 4,
-    emaBeta: 0.998,
-    seed: 0,
-    maxMinutes: 0,
-    checkpointMinutes: 5,
-    resume: true,
-    backend: "wasm",
-    runs: "data/train",
-    models: "data/models",
-    data: "",
+export const CONFIG = {
+  dataset: { default: "scenes", help: "data set", choices: ["scenes", "fashion"] },
+  name: { default: "", help: "model name", meta: "<name>", defaultText: "<dataset>_<arch>" },
+  sizes: {
+    default: [] as number[],
+    help: "generator channels [z, 4x4, 8x8, …]",
+    integer: true,
+    min: 1,
+    defaultText: "the data set's preset",
+    items: "number" as const,
   },
-  Deno.args,
-  { description: "deno task train:gan [flags]: train a generator (see experiments/train_gan.ts)" },
-);
+  widths: {
+    default: [] as number[],
+    help: "discriminator widths from the full resolution down",
+    integer: true,
+    min: 1,
+    defaultText: "the data set's preset",
+    items: "number" as const,
+  },
+  batch: { default: 32, help: "images per batch", integer: true, min: 1, max: 4096 },
+  steps: {
+    default: 20000,
+    help: "optimiser steps in all (a resumed run counts the steps already done)",
+    integer: true,
+    min: 0,
+  },
+  learningRate: { default: 0.002, help: "Adam learning rate", min: 0, max: 1 },
+  r1Gamma: { default: -1, help: "R1 weight gamma (negative: the data set's preset)" },
+  r1Every: {
+    default: 4,
+    help: "apply R1 every this many steps (lazy regularisation)",
+    integer: true,
+    min: 1,
+  },
+  emaBeta: { default: 0.998, help: "decay of the generator's weight average per step", min: 0, max: 1 },
+  seed: {
+    default: 0,
+    help: "seed of the initial weights and of the data and latent draws",
+    integer: true,
+    min: 0,
+  },
+  ...TRAINING,
+  data: {
+    default: "",
+    help: "folder of the data set's files",
+    meta: "<dir>",
+    defaultText: "Debian's, for Fashion-MNIST",
+  },
+};
+
+const config = commandConfig(CONFIG, {
+  command: "deno task train:gan",
+  summary: "Train a generator adversarially (tfjs), resumably; checkpoints and exports every few minutes.",
+});
 
 const preset = PRESETS[config.dataset];
 if (!preset) {
@@ -140,7 +169,6 @@ async function exportModel(steps: number, seconds: number): Promise<void> {
     metadata: { [LAYOUT_KEY]: "nhwc", [ARCH_KEY]: "pggan" },
     dtype: "F16",
   });
-  const sha256 = await sha256File(path);
 
   const z = latents(sampleSeeds, sizes[0]);
   const { output } = runStages(generator, gan.gEma, z, { clamp: true });
@@ -157,13 +185,15 @@ async function exportModel(steps: number, seconds: number): Promise<void> {
   );
   await saveCurves(runDir, fig);
 
-  await writeJsonAtomic(join(config.models, `${name}.json`), {
+  await writeModelCard(config.models, {
     name,
     arch: "pggan",
-    sizes,
-    resolution: source.resolution,
-    channels: source.channels,
-    stages: generator.stages.map((s) => ({ name: s.name, size: s.size, units: s.channels })),
+    fields: {
+      sizes,
+      resolution: source.resolution,
+      channels: source.channels,
+      stages: generator.stages.map((s) => ({ name: s.name, size: s.size, units: s.channels })),
+    },
     data: source.description,
     training: {
       command: `deno task train:gan --dataset ${config.dataset}`,
@@ -173,12 +203,12 @@ async function exportModel(steps: number, seconds: number): Promise<void> {
         "R1 works here (second-order gradients run on every backend) and is what StyleGAN2 uses; WGAN-GP needs the same machinery and more steps",
       discriminator: { widths, minibatchStd: true },
       steps,
-      wall_seconds: Math.round(seconds),
+      seconds,
+      trainer: `ganatomy (tfjs ${info.backend}, ${info.threads} threads)`,
       backend: info.backend,
       threads: info.threads,
-      git: gitRevision(),
     },
-    weights: { file: `${name}.safetensors`, dtype: "F16", sha256 },
+    dtype: "F16",
     samples: join(runDir, "samples.png"),
     metrics: {
       last_100_steps: Object.fromEntries(

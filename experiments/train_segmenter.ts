@@ -19,8 +19,6 @@ import { type BackendName, initBackend } from "../lib/backend/backend.ts";
 import { labelMapImage, NUM_SCENE_CLASSES, SCENE_CLASSES } from "../lib/data/scene_classes.ts";
 import { renderScene, sceneBatch, sceneImage } from "../lib/data/scenes.ts";
 import { SCENES_HELDOUT_OFFSET } from "../lib/data/source.ts";
-import { writeJsonAtomic } from "../lib/io/atomic.ts";
-import { sha256File } from "../lib/io/hash.ts";
 import { savePng } from "../lib/io/png.ts";
 import {
   createSegmenter,
@@ -34,34 +32,33 @@ import {
   type Segmenter,
   segmenterShapes,
 } from "../lib/models/segmenter.ts";
+import { writeModelCard } from "../lib/train/card.ts";
 import { averagedSeries, saveCurves } from "../lib/train/curves.ts";
 import { readMetrics, stepRng, trainLoop } from "../lib/train/loop.ts";
-import { parseConfig } from "../lib/util/config.ts";
-import { gitRevision } from "../lib/util/meta.ts";
+import { commandConfig } from "../lib/util/config.ts";
+import { TRAINING } from "../lib/util/flags.ts";
 import { imageGrid, lineFigure } from "../lib/viz/mod.ts";
 
-const config = parseConfig(
-  {
-    name: "scenes_segmenter",
-    widths: [16, 32, 64, 64],
-    batch: 32,
-    steps: 900,
-    learningRate: 0.002,
-    seed: 0,
-    evalScenes: 1000,
-    maxMinutes: 0,
-    checkpointMinutes: 5,
-    resume: true,
-    backend: "wasm",
-    runs: "data/train",
-    models: "data/models",
+export const CONFIG = {
+  name: { default: "scenes_segmenter", help: "model name", meta: "<name>" },
+  widths: { default: [16, 32, 64, 64], help: "encoder widths per resolution", integer: true, min: 1 },
+  batch: { default: 32, help: "images per batch", integer: true, min: 1, max: 4096 },
+  steps: {
+    default: 900,
+    help: "optimiser steps in all (a resumed run counts the steps already done)",
+    integer: true,
+    min: 0,
   },
-  Deno.args,
-  {
-    description:
-      "deno task train:segmenter [flags]: train the scenes segmenter (see experiments/train_segmenter.ts)",
-  },
-);
+  learningRate: { default: 0.002, help: "Adam learning rate", min: 0, max: 1 },
+  seed: { default: 0, help: "seed of the initial weights and of the data draws", integer: true, min: 0 },
+  evalScenes: { default: 1000, help: "held-out scenes of the evaluation", integer: true, min: 1 },
+  ...TRAINING,
+};
+
+const config = commandConfig(CONFIG, {
+  command: "deno task train:segmenter",
+  summary: "Train the scenes segmenter (per-pixel scene classes), resumably.",
+});
 
 /** Training scenes are the seeds [0, TRAIN_SCENES); held-out ones start at SCENES_HELDOUT_OFFSET. */
 const TRAIN_SCENES = 1_000_000;
@@ -135,7 +132,7 @@ async function exportModel(steps: number, seconds: number): Promise<void> {
   disposeSegmenter(shipped);
   await saveCurvesOfRun(false);
   const last = (await readMetrics(runDir)).slice(-50);
-  await writeJsonAtomic(join(config.models, `${config.name}.json`), {
+  await writeModelCard(config.models, {
     name: config.name,
     arch: "segmenter",
     architecture: {
@@ -159,14 +156,14 @@ async function exportModel(steps: number, seconds: number): Promise<void> {
       recipe,
       optimizer: "Adam (beta1 0.9, beta2 0.999), constant learning rate; mean per-pixel cross-entropy",
       steps,
+      seconds,
+      trainer: `ganatomy (tfjs ${info.backend}, ${info.threads} threads)`,
       images_seen: steps * config.batch,
-      wall_seconds: Math.round(seconds),
       backend: info.backend,
       threads: info.threads,
-      git: gitRevision(),
       last_50_steps_loss: last.reduce((s, m) => s + m.loss, 0) / Math.max(1, last.length),
     },
-    weights: { file: `${config.name}.safetensors`, dtype: "F16", sha256: await sha256File(weightsPath) },
+    dtype: "F16",
     samples: join(runDir, "samples.png"),
     metrics: {
       heldout_scenes: heldout.length,

@@ -9,7 +9,6 @@
  * @module
  */
 import { basename, extname, join } from "node:path";
-import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs-core";
 import { type BackendName, initBackend } from "./backend/backend.ts";
 import type { OrtDevice } from "./engine/ort.ts";
@@ -22,42 +21,43 @@ import { convertCheckpoint, loadGenerator } from "./models/load.ts";
 import { stageIndex } from "./models/stages.ts";
 import { latents } from "./tensor/rng.ts";
 import { parseSeeds } from "./util/seeds.ts";
+import {
+  commandConfig,
+  type CommandInfo,
+  installErrorHandler,
+  type Spec,
+  usage as usageText,
+  UsageError,
+} from "./util/config.ts";
+import { BACKEND, batchFlag, CHECKPOINT, DEVICE, ENGINE, seedsCheck } from "./util/flags.ts";
 import { progress } from "./util/progress.ts";
 import { imageGrid } from "./viz/grid.ts";
-import { frechetDistance } from "./metrics/fid.ts";
-import { type FeatureExtractor, FEATURES_KEY, frechetMetricName, writeFeatures } from "./metrics/features.ts";
-import { loadDomainNet } from "./metrics/domain.ts";
+import type { FeatureExtractor } from "./models/features.ts";
 import { loadFidInception } from "./metrics/inception.ts";
-import { featuresOfInput, type InputOptions, momentsOfInput } from "./metrics/inputs.ts";
-import { percentile, precisionRecall } from "./metrics/prdc.ts";
+import {
+  fidOfInputs,
+  type InputOptions,
+  isInputFile,
+  loadDomainExtractor,
+  prdcOfInputs,
+} from "./metrics/inputs.ts";
 import { loadVgg16 } from "./metrics/vgg.ts";
 import { SCENE_CLASSES } from "./data/scene_classes.ts";
-import { dissectLayer, type ThresholdMethod, toUnitsJson } from "./dissect/unit_iou.ts";
+import { dissectLayer } from "./dissect/dissect_layer.ts";
+import type { ThresholdMethod } from "./dissect/unit_iou.ts";
+import { toUnitsJson } from "./dissect/units_json.ts";
 import { disposeSegmenter, loadSegmenter, segment } from "./models/segmenter.ts";
-import { hashKey } from "./stats/tally.ts";
-import { interpretableCounts, unitClassFigure } from "./viz/dissection.ts";
-import { saveFigureHtml } from "./viz/plotly.ts";
-import { hasChromium, saveFigurePng } from "./viz/plotly_png.ts";
-import { LABEL_USAGE, labelCommand } from "./correct/label_cli.ts";
+import { hashKey } from "./io/hash.ts";
+import { interpretableCounts, unitClassFigure } from "./dissect/figures.ts";
+import { saveFigure } from "./viz/plotly_png.ts";
+import { LABEL_COMMAND, labelCommand } from "./correct/label_cli.ts";
 import { correctionEdits, readCorrection } from "./correct/correction_file.ts";
 
-const USAGE = `usage:
-  ganatomy generate --checkpoint <file.pth|file.safetensors> (--z <z.safetensors> | --seeds 0-15)
-                    [--trace layerK[,layerJ]] [--batch 8] [--engine ort|tfjs] [--device cpu|cuda]
-                    [--backend wasm|cpu|tensorflow] [--correction correction.json] --out <out.safetensors|grid.png>
-  ganatomy convert <in.pth> <out.safetensors>
-  ganatomy fid <a> <b> [--inception <pt_inception.pth> | --net <domain net.safetensors>] [--features] [--save-a <stats.safetensors>]
-               [--save-b <stats.safetensors>] [--batch 16] [--backend wasm|cpu|tensorflow]
-      <a>, <b>: a folder of PNGs (needs --inception or --net), a statistics file (mu, sigma) or a feature file
-  ganatomy prdc <real> <fake> [--k 3] [--out scores.json] [--vgg <vgg16.pth> | --inception <pth> | --net <domain net.safetensors>]
-                [--save-real <features.safetensors>] [--save-fake <features.safetensors>] [--batch 16] [--backend …]
-      <real>, <fake>: a folder of PNGs (needs --vgg, --inception or --net) or a feature file (tensor "features" [N, D])
-  ganatomy dissect --checkpoint <g.pth|g.safetensors> --segmenter <segmenter.safetensors> --layer layerK
-                   [--samples 1000] [--threshold quantile|iqr] [--batch 16] [--cache <dir>] [--out <units.json>]
-                   [--engine ort|tfjs] [--backend …]
-${LABEL_USAGE}`;
-
-class UsageError extends Error {}
+/** A sub-command: its flags, its usage, and what it does with them. */
+export interface Command<S extends Spec = Spec> {
+  spec: S;
+  info: CommandInfo;
+}
 
 async function readZ(path: string, zDim: number): Promise<tf.Tensor2D> {
   const file = await readSafetensors(path);
@@ -71,54 +71,75 @@ async function readZ(path: string, zDim: number): Promise<tf.Tensor2D> {
   return tf.tensor2d(z.data, [z.shape[0], zDim]);
 }
 
+/** `generate`'s flags. */
+export const GENERATE = {
+  spec: {
+    checkpoint: CHECKPOINT,
+    seeds: {
+      default: "",
+      help: "latent seeds, e.g. 0-15 or 3,7,9 (z from the project's seeded normal draws)",
+      meta: "<list>",
+      check: seedsCheck,
+    },
+    z: {
+      default: "",
+      help: 'latents instead of seeds: a .safetensors with tensor "z" [N, zdim]',
+      exists: true,
+      meta: "<file>",
+    },
+    trace: {
+      default: [] as string[],
+      help: "layers whose activations are saved too (NHWC; needs a .safetensors --out)",
+      meta: "<layer,…>",
+    },
+    correction: {
+      default: "",
+      help: "a correction file (from exp:correct) applied while sampling",
+      exists: true,
+      meta: "<file>",
+    },
+    out: {
+      default: "",
+      help: "output: grid.png (a labelled grid) or out.safetensors (images and traces)",
+      required: true,
+      meta: "<file>",
+      check: (v: string) =>
+        /\.(png|safetensors)$/i.test(v) ? undefined : `must end in .png or .safetensors, got "${v}"`,
+    },
+    batch: batchFlag(8),
+    engine: ENGINE,
+    device: DEVICE,
+    backend: BACKEND,
+  },
+  info: {
+    command: "deno task generate",
+    summary:
+      "Sample a generator by seeds or given latents; write a labelled image grid or images and traces.",
+    validate: (c) => (c.z === "") === (c.seeds === "") ? "give exactly one of --seeds and --z" : undefined,
+    details: "example: deno task generate --checkpoint churchoutdoor_lsun.pth --seeds 0-15 --out church.png",
+  },
+} satisfies Command;
+
 /** `generate`: sample a generator by seeds or given latents; write images (and traces) or a labelled grid. */
 export async function generate(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      checkpoint: { type: "string" },
-      z: { type: "string" },
-      seeds: { type: "string" },
-      trace: { type: "string" },
-      out: { type: "string" },
-      batch: { type: "string", default: "8" },
-      backend: { type: "string" },
-      engine: { type: "string" },
-      device: { type: "string" },
-      correction: { type: "string" },
-    },
-  });
-  if (!values.checkpoint || !values.out) throw new UsageError("generate needs --checkpoint and --out");
-  if ((values.z === undefined) === (values.seeds === undefined)) {
-    throw new UsageError("generate needs exactly one of --z and --seeds");
-  }
+  const values = commandConfig(GENERATE.spec, GENERATE.info, args);
   const outKind = extname(values.out).toLowerCase();
-  if (outKind !== ".png" && outKind !== ".safetensors") {
-    throw new UsageError(`--out must end in .png or .safetensors, got "${values.out}"`);
-  }
-  const batch = Number(values.batch);
-  if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`--batch must be a positive integer`);
-  if (values.engine !== undefined && values.engine !== "ort" && values.engine !== "tfjs") {
-    throw new UsageError(`--engine must be ort or tfjs, got "${values.engine}"`);
-  }
-  if (values.device !== undefined && values.device !== "cpu" && values.device !== "cuda") {
-    throw new UsageError(`--device must be cpu or cuda, got "${values.device}"`);
-  }
-  const info = await initBackend({ backend: values.backend as BackendName | undefined });
+  const batch = values.batch;
+  const info = await initBackend({ backend: (values.backend || undefined) as BackendName | undefined });
   const model = await loadGenerator(values.checkpoint);
-  const trace = values.trace ? values.trace.split(",").map((s) => s.trim()) : [];
+  const trace = values.trace;
   for (const name of trace) stageIndex(model, name);
   const edits = values.correction
     ? correctionEdits(model, await readCorrection(values.correction))
     : undefined;
 
-  const seeds = values.seeds === undefined ? undefined : parseSeeds(values.seeds);
+  const seeds = values.seeds === "" ? undefined : parseSeeds(values.seeds);
   const z = values.z ? await readZ(values.z, model.zDim) : latents(seeds!, model.zDim);
   const n = z.shape[0];
   // ORT by default (tfjs, with a warning, where its native addon cannot load); tfjs tensors in and out.
   const gen = await createGenerator(model, {
-    engine: values.engine as EngineName | undefined,
-    device: values.device as OrtDevice | undefined,
+    engine: (values.engine || undefined) as EngineName | undefined,
+    device: values.device as OrtDevice,
   });
   const chunks: Record<string, Float32Array[]> = { images: [] };
   const shapes: Record<string, number[]> = {};
@@ -173,12 +194,31 @@ export async function generate(args: string[]): Promise<void> {
   );
 }
 
+/** `convert`'s arguments. */
+export const CONVERT = {
+  spec: {},
+  info: {
+    command: "deno task convert",
+    summary:
+      "Convert a PyTorch checkpoint to the project's safetensors format (verified by loading it back).",
+    positionals: [
+      {
+        name: "in.pth",
+        help: "a checkpoint: GAN Dissection .pth (either PyTorch format) or .safetensors",
+        exists: true,
+      },
+      { name: "out.safetensors", help: "the converted file (NHWC/HWIO layout)" },
+    ],
+    validate: (c) =>
+      extname(c._[1]).toLowerCase() === ".safetensors"
+        ? undefined
+        : `<out.safetensors> must end in .safetensors, got "${c._[1]}"`,
+  },
+} satisfies Command;
+
 /** `convert`: a checkpoint to the project's safetensors format (verified by loading it back). */
 export async function convert(args: string[]): Promise<void> {
-  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
-  if (positionals.length !== 2) throw new UsageError("convert takes <in.pth> <out.safetensors>");
-  const [input, output] = positionals;
-  if (extname(output).toLowerCase() !== ".safetensors") throw new UsageError(`output must be .safetensors`);
+  const [input, output] = commandConfig(CONVERT.spec, CONVERT.info, args)._;
   const model = await convertCheckpoint(input, output);
   console.log(
     JSON.stringify({
@@ -197,186 +237,231 @@ function sharedExtractor(load: (() => Promise<FeatureExtractor>) | undefined): I
   return () => (pending ??= load());
 }
 
-function positiveInteger(value: string, flag: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) {
-    throw new UsageError(`${flag} must be a positive integer, got "${value}"`);
-  }
-  return n;
-}
+const INPUT_HELP =
+  "a folder of PNGs (needs a feature network), a statistics file (mu, sigma: .safetensors, " +
+  "pytorch-fid's or clean-fid's .npz) or a feature file (.safetensors, .npy [N, D])";
+
+/** `fid`'s flags. */
+export const FID = {
+  spec: {
+    inception: {
+      default: "",
+      help: "pytorch-fid's Inception weights (pt_inception-2015-12-05-6726825d.pth): FID",
+      exists: true,
+      meta: "<file>",
+    },
+    net: {
+      default: "",
+      help: "a domain network (e.g. data/models/scenes_net.safetensors): FD in its features",
+      exists: true,
+      meta: "<file>",
+    },
+    features: { default: false, help: "the inputs are feature or statistics files, not folders" },
+    featuresName: {
+      default: "",
+      help: "name of the feature space of inputs that carry none (features made elsewhere)",
+      meta: "<name>",
+    },
+    resize: {
+      default: false,
+      help: "resize images to the feature network's input size (bilinear) instead of refusing",
+    },
+    saveA: {
+      default: "",
+      help: "save the statistics of <a> (mu, sigma) to this .safetensors",
+      meta: "<file>",
+    },
+    saveB: { default: "", help: "save the statistics of <b> to this .safetensors", meta: "<file>" },
+    batch: batchFlag(16),
+    backend: BACKEND,
+  },
+  info: {
+    command: "deno task fid",
+    summary:
+      "The Fréchet distance between two image sets: FID in Inception features, or FD in a domain network's.",
+    positionals: [{ name: "a", help: INPUT_HELP, exists: true }, {
+      name: "b",
+      help: INPUT_HELP,
+      exists: true,
+    }],
+    validate: (c) => c.net && c.inception ? "give one of --net and --inception, not both" : undefined,
+  },
+} satisfies Command;
 
 /** `fid`: the Fréchet distance between two image sets (FID with pytorch-fid's Inception weights). */
 export async function fid(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      inception: { type: "string" },
-      net: { type: "string" },
-      features: { type: "boolean", default: false },
-      "save-a": { type: "string" },
-      "save-b": { type: "string" },
-      batch: { type: "string", default: "16" },
-      backend: { type: "string" },
-    },
-  });
-  if (positionals.length !== 2) throw new UsageError("fid takes two inputs <a> <b>");
-  const batch = positiveInteger(values.batch, "--batch");
-  await initBackend({ backend: values.backend as BackendName | undefined });
-  if (values.net && values.inception) throw new UsageError("give one of --net and --inception");
-  const options: InputOptions = {
+  const values = commandConfig(FID.spec, FID.info, args);
+  const positionals = values._;
+  const batch = values.batch;
+  await initBackend({ backend: (values.backend || undefined) as BackendName | undefined });
+  if (values.features) {
+    for (const p of positionals) {
+      if (!isInputFile(p)) {
+        throw new UsageError(`--features: "${p}" is not a feature or statistics file`, usageOf(FID));
+      }
+    }
+  }
+  const { report } = await fidOfInputs(positionals[0], positionals[1], {
     batch,
     extractor: sharedExtractor(
       values.inception
-        ? () => loadFidInception(values.inception!)
+        ? () => loadFidInception(values.inception)
         : values.net
-        ? () => loadDomainNet(values.net!)
+        ? () => loadDomainExtractor(values.net)
         : undefined,
     ),
     extractorHint: "pass --inception <pt_inception-2015-12-05-6726825d.pth> (pytorch-fid's weights), " +
       "or --net data/models/scenes_net.safetensors for the domain distance FD (scenes-net)",
-  };
-  if (values.features) {
-    for (const p of positionals) {
-      if (!p.endsWith(".safetensors")) {
-        throw new UsageError(`--features: "${p}" is not a .safetensors feature file`);
-      }
-    }
-  }
-  const [a, b] = [
-    await momentsOfInput(positionals[0], options),
-    await momentsOfInput(positionals[1], options),
-  ];
-  if (a.features !== b.features) {
-    throw new Error(
-      `the inputs are in different feature spaces ("${a.features}" vs "${b.features}"); ` +
-        `a distance between them means nothing`,
-    );
-  }
-  for (const [file, m] of [[values["save-a"], a], [values["save-b"], b]] as const) {
-    if (file) await m.moments.save(file, { metadata: { [FEATURES_KEY]: m.features } });
-  }
-  const result = frechetDistance(a.moments, b.moments);
-  console.log(JSON.stringify({
-    fid: result.value,
-    n_a: a.moments.count,
-    n_b: b.moments.count,
-    metric: frechetMetricName(a.features),
-    features: a.features,
-  }));
+    featuresName: values.featuresName || undefined,
+    resize: values.resize,
+    saveA: values.saveA || undefined,
+    saveB: values.saveB || undefined,
+  });
+  console.log(JSON.stringify(report));
 }
+
+/** `prdc`'s flags. */
+export const PRDC = {
+  spec: {
+    k: {
+      default: 3,
+      help: "neighbours of the k-NN hyperspheres (Kynkäänniemi et al. use 3)",
+      integer: true,
+      min: 1,
+      max: 1000,
+    },
+    out: {
+      default: "",
+      help: "write per-sample realism and manifold membership to this JSON",
+      meta: "<file>",
+    },
+    vgg: {
+      default: "",
+      help: "torchvision's VGG-16 weights (the official choice of features)",
+      exists: true,
+      meta: "<file>",
+    },
+    inception: { default: "", help: "pytorch-fid's Inception weights", exists: true, meta: "<file>" },
+    net: {
+      default: "",
+      help: "a domain network (e.g. data/models/scenes_net.safetensors)",
+      exists: true,
+      meta: "<file>",
+    },
+    featuresName: {
+      default: "",
+      help: "name of the feature space of inputs that carry none",
+      meta: "<name>",
+    },
+    resize: {
+      default: false,
+      help: "resize images to the feature network's input size (bilinear) instead of refusing",
+    },
+    saveReal: { default: "", help: "save the features of <real> to this .safetensors", meta: "<file>" },
+    saveFake: { default: "", help: "save the features of <fake> to this .safetensors", meta: "<file>" },
+    batch: batchFlag(16),
+    backend: BACKEND,
+  },
+  info: {
+    command: "deno task prdc",
+    summary:
+      "k-NN precision, recall, density, coverage and per-sample realism of fake images against real ones.",
+    positionals: [
+      {
+        name: "real",
+        help: "a folder of PNGs (needs --vgg, --inception or --net) or a feature file (.safetensors, .npy)",
+        exists: true,
+      },
+      { name: "fake", help: "the same kinds as <real>", exists: true },
+    ],
+    validate: (c) =>
+      [c.vgg, c.inception, c.net].filter(Boolean).length > 1
+        ? "give one of --vgg, --inception and --net"
+        : undefined,
+  },
+} satisfies Command;
 
 /** `prdc`: k-NN precision, recall, density, coverage and per-sample realism of fake images against real ones. */
 export async function prdc(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      k: { type: "string", default: "3" },
-      out: { type: "string" },
-      vgg: { type: "string" },
-      inception: { type: "string" },
-      net: { type: "string" },
-      "save-real": { type: "string" },
-      "save-fake": { type: "string" },
-      batch: { type: "string", default: "16" },
-      backend: { type: "string" },
-    },
-  });
-  if (positionals.length !== 2) throw new UsageError("prdc takes two inputs <real> <fake>");
-  if ([values.vgg, values.inception, values.net].filter(Boolean).length > 1) {
-    throw new UsageError("give one of --vgg, --inception and --net");
-  }
-  const k = positiveInteger(values.k, "--k");
-  const batch = positiveInteger(values.batch, "--batch");
-  await initBackend({ backend: values.backend as BackendName | undefined });
+  const values = commandConfig(PRDC.spec, PRDC.info, args);
+  const positionals = values._;
+  const { k, batch } = values;
+  await initBackend({ backend: (values.backend || undefined) as BackendName | undefined });
   const load = values.vgg
-    ? () => loadVgg16(values.vgg!)
+    ? () => loadVgg16(values.vgg)
     : values.inception
-    ? () => loadFidInception(values.inception!)
+    ? () => loadFidInception(values.inception)
     : values.net
-    ? () => loadDomainNet(values.net!)
+    ? () => loadDomainExtractor(values.net)
     : undefined;
-  const options: InputOptions = {
+  const { report, scores } = await prdcOfInputs(positionals[0], positionals[1], {
     batch,
+    k,
     extractor: sharedExtractor(load),
     extractorHint: "pass --vgg <vgg16.pth> (torchvision's VGG-16, the official choice), --inception <pth>, " +
       "or --net data/models/scenes_net.safetensors (a domain network)",
-  };
-  const real = await featuresOfInput(positionals[0], options);
-  const fake = await featuresOfInput(positionals[1], options);
-  if (real.name !== fake.name) {
-    throw new Error(`the inputs are in different feature spaces ("${real.name}" vs "${fake.name}")`);
-  }
-  for (const [file, f] of [[values["save-real"], real], [values["save-fake"], fake]] as const) {
-    if (file) await writeFeatures(file, f.data, { dim: f.dim, name: f.name });
-  }
-  const realT = tf.tensor2d(real.data, [real.count, real.dim]);
-  const fakeT = tf.tensor2d(fake.data, [fake.count, fake.dim]);
-  const r = await precisionRecall(realT, fakeT, { k });
-  tf.dispose([realT, fakeT]);
-  const realism = [...r.realism];
-  if (values.out) {
-    await writeJsonAtomic(values.out, {
-      features: real.name,
-      k,
-      fake: positionals[1],
-      files: fake.files?.map((f) => basename(f)) ?? null,
-      realism,
-      in_real_manifold: [...r.inRealManifold],
-    });
-  }
-  console.log(JSON.stringify({
-    precision: r.precision,
-    recall: r.recall,
-    density: r.density,
-    coverage: r.coverage,
-    realism: {
-      mean: realism.reduce((s, v) => s + v, 0) / realism.length,
-      median: percentile(realism, 50),
-      min: realism.reduce((m, v) => Math.min(m, v), Infinity),
-      max: realism.reduce((m, v) => Math.max(m, v), -Infinity),
-    },
-    n_real: r.nReal,
-    n_fake: r.nFake,
-    k,
-    features: real.name,
-  }));
+    featuresName: values.featuresName || undefined,
+    resize: values.resize,
+    saveReal: values.saveReal || undefined,
+    saveFake: values.saveFake || undefined,
+  });
+  if (values.out) await writeJsonAtomic(values.out, scores);
+  console.log(JSON.stringify(report));
 }
+
+/** `dissect`'s flags. */
+export const DISSECT = {
+  spec: {
+    checkpoint: CHECKPOINT,
+    segmenter: {
+      default: "",
+      help: "a segmenter returning per-class labels (e.g. data/models/scenes_segmenter.safetensors)",
+      required: true,
+      exists: true,
+      meta: "<file>",
+    },
+    layer: { default: "", help: "the layer to dissect, e.g. layer4", required: true, meta: "<layer>" },
+    samples: {
+      default: 1000,
+      help: "dissection latents: seeds 0 … samples−1",
+      integer: true,
+      min: 1,
+      max: 10_000_000,
+    },
+    threshold: {
+      default: "quantile",
+      help: "unit thresholds: top-quantile (GAN Dissection's dissect()) or IQR (its GAN command line)",
+      choices: ["quantile", "iqr"],
+    },
+    cache: {
+      default: "",
+      help: "folder caching the statistics passes (keyed by their inputs)",
+      meta: "<dir>",
+    },
+    out: {
+      default: "",
+      help: "output folder",
+      meta: "<dir>",
+      defaultText: "results/dissection/<checkpoint>/<layer>",
+    },
+    batch: batchFlag(16),
+    engine: ENGINE,
+    backend: BACKEND,
+  },
+  info: {
+    command: "deno task dissect",
+    summary: "GAN Dissection of one layer: unit–concept IoU; writes units.json and the unit-class chart.",
+  },
+} satisfies Command;
 
 /**
  * `dissect`: GAN Dissection of one layer, unit–concept IoU over `--samples` latent seeds (0 … N−1); writes
  * `units.json` and the unit-class distribution (`unit_classes.html`, and `.png` where Chromium is installed).
  */
 export async function dissect(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      checkpoint: { type: "string" },
-      segmenter: { type: "string" },
-      layer: { type: "string" },
-      samples: { type: "string", default: "1000" },
-      threshold: { type: "string", default: "quantile" },
-      batch: { type: "string", default: "16" },
-      cache: { type: "string" },
-      out: { type: "string" },
-      engine: { type: "string" },
-      backend: { type: "string" },
-    },
-  });
-  const { checkpoint, layer } = values;
-  if (!checkpoint || !values.segmenter || !layer) {
-    throw new UsageError("dissect needs --checkpoint, --segmenter and --layer");
-  }
-  const samples = positiveInteger(values.samples, "--samples");
-  const batch = positiveInteger(values.batch, "--batch");
-  if (values.threshold !== "quantile" && values.threshold !== "iqr") {
-    throw new UsageError(`--threshold must be quantile or iqr, got "${values.threshold}"`);
-  }
-  if (values.engine !== undefined && values.engine !== "ort" && values.engine !== "tfjs") {
-    throw new UsageError(`--engine must be ort or tfjs, got "${values.engine}"`);
-  }
-  await initBackend({ backend: values.backend as BackendName | undefined });
+  const values = commandConfig(DISSECT.spec, DISSECT.info, args);
+  const { checkpoint, layer, samples, batch } = values;
+  await initBackend({ backend: (values.backend || undefined) as BackendName | undefined });
   const model = await loadGenerator(checkpoint);
   stageIndex(model, layer);
   const seg = await loadSegmenter(values.segmenter);
@@ -385,7 +470,9 @@ export async function dissect(args: string[]): Promise<void> {
     ? SCENE_CLASSES.map((c) => c.name)
     : Array.from({ length: classes }, (_, k) => `class${k}`);
   const segmenterKey = `${basename(values.segmenter)}:${hashKey(await Deno.readFile(values.segmenter))}`;
-  const gen = await createGenerator(model, { engine: values.engine as EngineName | undefined });
+  const gen = await createGenerator(model, {
+    engine: (values.engine || undefined) as EngineName | undefined,
+  });
   const result = await dissectLayer(gen, (images) => segment(seg, images), layer, {
     samples,
     batch,
@@ -396,12 +483,11 @@ export async function dissect(args: string[]): Promise<void> {
     await gen.dispose();
     disposeSegmenter(seg);
   });
-  const out = values.out ?? join("results/dissection", basename(checkpoint, extname(checkpoint)), layer);
+  const out = values.out || join("results/dissection", basename(checkpoint, extname(checkpoint)), layer);
   const units = toUnitsJson(result);
   await writeJsonAtomic(join(out, "units.json"), units);
   const figure = unitClassFigure(units);
-  await saveFigureHtml(join(out, "unit_classes.html"), figure);
-  if (hasChromium()) await saveFigurePng(join(out, "unit_classes.png"), figure);
+  await saveFigure(join(out, "unit_classes"), figure);
   const counts = interpretableCounts(units);
   console.log(JSON.stringify({
     out,
@@ -413,29 +499,44 @@ export async function dissect(args: string[]): Promise<void> {
   }));
 }
 
-const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
-  generate,
-  convert,
-  fid,
-  prdc,
-  dissect,
-  label: labelCommand,
+const COMMANDS: Record<string, { run: (args: string[]) => Promise<void>; about: Command }> = {
+  generate: { run: generate, about: GENERATE },
+  convert: { run: convert, about: CONVERT },
+  fid: { run: fid, about: FID },
+  prdc: { run: prdc, about: PRDC },
+  dissect: { run: dissect, about: DISSECT },
+  label: { run: labelCommand, about: LABEL_COMMAND },
 };
 
+/** The usage text of one command. */
+function usageOf(c: Command): string {
+  return usageText(c.spec, c.info);
+}
+
+/** The command line's own usage: its sub-commands, one line each. */
+export function mainUsage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
+  return [
+    "usage: deno run -A lib/cli.ts <command> [flags]   (or: deno task <command> [flags])",
+    "",
+    "commands:",
+    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.about.info.summary}`),
+    "",
+    "`deno task <command> --help` describes a command's flags.",
+  ].join("\n");
+}
+
 if (import.meta.main) {
+  installErrorHandler();
   const [command, ...rest] = Deno.args;
-  const run = COMMANDS[command];
-  if (!run) {
-    console.error(command ? `unknown command "${command}"\n${USAGE}` : USAGE);
+  if (command === undefined || command === "--help" || command === "-h") {
+    console.log(mainUsage());
+    Deno.exit(command === undefined ? 2 : 0);
+  }
+  const entry = COMMANDS[command];
+  if (!entry) {
+    console.error(`error: unknown command "${command}"\n\n${mainUsage()}`);
     Deno.exit(2);
   }
-  try {
-    await run(rest);
-  } catch (e) {
-    const err = e as Error;
-    const usage = err instanceof UsageError ||
-      err.name === "TypeError" && /ERR_PARSE_ARGS/.test(String((e as { code?: string }).code));
-    console.error(`error: ${err.message}${usage ? `\n${USAGE}` : ""}`);
-    Deno.exit(usage ? 2 : 1);
-  }
+  await entry.run(rest);
 }

@@ -117,11 +117,11 @@ Deno.test("the CLI names the file and the problem on bad input", async () => {
     "--out",
     "/tmp/x.png",
   );
-  assert.equal(missing.code, 1);
-  assert.match(missing.stderr, /\/nonexistent\/g\.pth/);
+  assert.equal(missing.code, 2, "a missing input file is a usage error, found before any work");
+  assert.match(missing.stderr, /^error: --checkpoint: \/nonexistent\/g\.pth: no such file/);
   const usage = await cli("generate", "--seeds", "0");
   assert.equal(usage.code, 2);
-  assert.match(usage.stderr, /needs --checkpoint and --out/);
+  assert.match(usage.stderr, /--checkpoint is required/);
   const seeds = await cli(
     "generate",
     "--checkpoint",
@@ -131,8 +131,8 @@ Deno.test("the CLI names the file and the problem on bad input", async () => {
     "--out",
     "/tmp/x.png",
   );
-  assert.equal(seeds.code, 1);
-  assert.match(seeds.stderr, /runs backwards/);
+  assert.equal(seeds.code, 2);
+  assert.match(seeds.stderr, /--seeds: range "3-1" runs backwards/);
 });
 
 Deno.test("fid and prdc measure folders of PNGs with a domain network, named FD (scenes-net)", async () => {
@@ -150,7 +150,7 @@ Deno.test("fid and prdc measure folders of PNGs with a domain network, named FD 
     assert.equal(f.code, 0, f.stderr);
     const fid = JSON.parse(f.stdout.trim().split("\n").at(-1)!);
     assert.equal(fid.metric, "FD (scenes-net)");
-    assert.ok(fid.fid > 0 && fid.n_a === 12 && fid.n_b === 12);
+    assert.ok(fid.fd > 0 && fid.n_a === 12 && fid.n_b === 12);
     const p = await cli("prdc", join(dir, "a"), join(dir, "b"), "--net", net);
     assert.equal(p.code, 0, p.stderr);
     const pr = JSON.parse(p.stdout.trim().split("\n").at(-1)!);

@@ -5,12 +5,14 @@
 import { strict as assert } from "node:assert";
 import { join } from "node:path";
 import { isPng } from "../lib/io/png.ts";
-import { hasChromium } from "../lib/viz/plotly_png.ts";
+import { chromium, optionalCheck } from "./optional.ts";
 import { denoCommand, ROOT } from "./subprocess.ts";
 
 const task = (...args: string[]) => denoCommand(["task", "--quiet", ...args]);
 
-Deno.test("deno task demo --quick writes REPORT.md with both parts and its figures, and prints a summary", async () => {
+const DEMO = "deno task demo --quick writes REPORT.md with both parts and its figures, and prints a summary";
+
+Deno.test(DEMO, async () => {
   const dir = await Deno.makeTempDir({ prefix: "ganatomy-demo-" });
   try {
     const model = join(dir, "scenes_pggan64.safetensors");
@@ -42,7 +44,7 @@ Deno.test("deno task demo --quick writes REPORT.md with both parts and its figur
       "correction/scenes/gradcam.png",
       "correction/scenes/corrected.png",
       "correction/scenes/failures.png",
-      ...(hasChromium()
+      ...(optionalCheck(DEMO, "the plotly figures as PNG", chromium())
         ? ["dissection/scenes_pggan64/layer4/unit_classes.png", "correction/scenes/ds1_per_layer.png"]
         : []),
     ];

@@ -1,17 +1,36 @@
 /**
- * `deno task exp:dissect` and `deno task dissect` end to end at a tiny size, on a snapshot of the shipped scenes
- * generator (it is re-exported while it trains): every result file is written and well-formed, the numbers are
- * fractions, and a re-run reuses the cached dissection.
+ * `deno task exp:dissect` (its `run`, in-process) and `deno task dissect` (a subprocess) end to end at a tiny
+ * size, on a snapshot of the shipped scenes generator (it is re-exported while it trains): every result file is
+ * written and well-formed, the numbers are fractions, and a re-run reuses the cached dissection.
  */
 import { strict as assert } from "node:assert";
 import { join } from "node:path";
+import { CONFIG, run } from "../experiments/dissect.ts";
 import { isPng } from "../lib/io/png.ts";
-import { hasChromium } from "../lib/viz/plotly_png.ts";
+import { defaults } from "../lib/util/config.ts";
+import { chromium, optionalCheck } from "./optional.ts";
 import { denoCommand, ROOT } from "./subprocess.ts";
 
 const SEGMENTER = join(ROOT, "data/models/scenes_segmenter.safetensors");
 
 const deno = (...args: string[]) => denoCommand(["run", "-A", ...args]);
+
+// One tfjs thread, as the subprocesses of denoCommand have (tests run two at a time).
+if (Deno.env.get("GANATOMY_THREADS") === undefined) Deno.env.set("GANATOMY_THREADS", "1");
+
+/** Run `fn` with what is written to stderr (progress lines, `console.error`) collected and returned. */
+async function stderrOf(fn: () => Promise<unknown>): Promise<string> {
+  const lines: string[] = [];
+  const [writeSync, error] = [Deno.stderr.writeSync, console.error];
+  Deno.stderr.writeSync = (p: Uint8Array) => (lines.push(new TextDecoder().decode(p)), p.length);
+  console.error = (...args: unknown[]) => lines.push(`${args.join(" ")}\n`);
+  try {
+    await fn();
+  } finally {
+    [Deno.stderr.writeSync, console.error] = [writeSync, error];
+  }
+  return lines.join("");
+}
 
 /** A copy of the shipped generator in `dir`, so that its weights cannot change during the test. */
 async function snapshotModel(dir: string): Promise<string> {
@@ -23,32 +42,24 @@ async function snapshotModel(dir: string): Promise<string> {
 const isFraction = (v: unknown) => typeof v === "number" && v >= 0 && v <= 1;
 const isDifference = (v: unknown) => typeof v === "number" && v >= -1 && v <= 1;
 
-Deno.test("exp:dissect writes every result at a tiny size, and a re-run reuses the dissection", async () => {
+const EXP = "exp:dissect writes every result at a tiny size, and a re-run reuses the dissection";
+
+Deno.test(EXP, async () => {
   const dir = await Deno.makeTempDir({ prefix: "ganatomy-dissect-" });
   try {
     const model = await snapshotModel(dir);
     const out = join(dir, "results");
-    const tiny = [
-      ...[
-        "--model",
-        model,
-        "--segmenter",
-        SEGMENTER,
-        "--layers",
-        "layer4",
-        "--samples",
-        "16",
-        "--batch",
-        "8",
-      ],
-      ...["--heldout", "8", "--ace-samples", "2", "--ace-candidates", "4", "--means-samples", "16"],
-      ...["--remove-units", "0,2,4", "--curve-units", "1,2", "--insert-units", "4", "--show", "4"],
-      ...["--causal-samples", "4", "--causal-epochs", "1", "--top-images", "3", "--out", out],
-    ];
-    const first = await deno("experiments/dissect.ts", ...tiny);
-    assert.equal(first.code, 0, first.stderr);
+    const tiny = {
+      ...defaults(CONFIG),
+      ...{ model, segmenter: SEGMENTER, layers: ["layer4"], samples: 16, batch: 8 },
+      ...{ heldout: 8, aceSamples: 2, aceCandidates: 4, meansSamples: 16 },
+      ...{ removeUnits: [0, 2, 4], curveUnits: [1, 2], insertUnits: 4, show: 4 },
+      ...{ causalSamples: 4, causalEpochs: 1, topImages: 3, out },
+    };
+    const first = await run(tiny);
     const res = join(out, "scenes_pggan64");
-    const png = hasChromium();
+    assert.equal(first.out, res);
+    const png = optionalCheck(EXP, "the plotly figures as PNG", chromium());
 
     const units = JSON.parse(await Deno.readTextFile(join(res, "layer4/units.json")));
     assert.equal(units.layer, "layer4");
@@ -108,17 +119,20 @@ Deno.test("exp:dissect writes every result at a tiny size, and a re-run reuses t
       cached.some((n) => n.startsWith("layer4-summary")) && cached.some((n) => n.startsWith("layer4-counts")),
     );
 
+    assert.deepEqual(first.summary.removal, { tree: { units: 4, before: tree.before, after: tree.after } });
+
     // The same dissection again: read from the cache (no pass over the samples), same units.json.
-    const second = await deno("experiments/dissect.ts", ...tiny, "--no-interventions", "--no-figure-png");
-    assert.equal(second.code, 0, second.stderr);
-    assert.doesNotMatch(second.stderr, /layer4 (quantiles|counts)/);
+    const second = await stderrOf(() => run({ ...tiny, interventions: false, figurePng: false }));
+    assert.doesNotMatch(second, /layer4 (quantiles|counts)/);
     assert.deepEqual(JSON.parse(await Deno.readTextFile(join(res, "layer4/units.json"))), units);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });
 
-Deno.test("deno task dissect: one layer's units.json and unit-class figure; clear usage errors", async () => {
+const CLI = "deno task dissect: one layer's units.json and unit-class figure; clear usage errors";
+
+Deno.test(CLI, async () => {
   const dir = await Deno.makeTempDir({ prefix: "ganatomy-dissect-cli-" });
   try {
     const model = await snapshotModel(dir);
@@ -135,11 +149,13 @@ Deno.test("deno task dissect: one layer's units.json and unit-class figure; clea
     assert.equal(units.layer, "layer6");
     assert.equal(units.units.length, 64);
     assert.ok((await Deno.stat(join(out, "unit_classes.html"))).isFile);
-    if (hasChromium()) assert.ok(isPng(await Deno.readFile(join(out, "unit_classes.png"))));
+    if (optionalCheck(CLI, "unit_classes.png", chromium())) {
+      assert.ok(isPng(await Deno.readFile(join(out, "unit_classes.png"))));
+    }
 
     const missing = await deno("lib/cli.ts", "dissect", "--checkpoint", model);
     assert.equal(missing.code, 2);
-    assert.match(missing.stderr, /dissect needs --checkpoint, --segmenter and --layer/);
+    assert.match(missing.stderr, /^error: --segmenter is required/);
     const badLayer = await deno(
       "lib/cli.ts",
       ...["dissect", "--checkpoint", model, "--segmenter", SEGMENTER, "--layer", "layer99"],

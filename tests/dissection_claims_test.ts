@@ -26,12 +26,12 @@ import {
   sceneConcepts,
   segmentMasks,
 } from "../lib/dissect/mod.ts";
+import { conceptBoxes } from "../lib/dissect/figures.ts";
 import { createGenerator } from "../lib/engine/select.ts";
 import { TfjsGenerator } from "../lib/engine/tfjs.ts";
 import { loadGenerator } from "../lib/models/load.ts";
 import { disposeSegmenter, forward, loadSegmenter, segment } from "../lib/models/segmenter.ts";
 import { Rng } from "../lib/tensor/rng.ts";
-import { conceptBoxes } from "../lib/viz/dissection.ts";
 import { ROOT } from "./subprocess.ts";
 
 await initBackend({ backend: "wasm" });

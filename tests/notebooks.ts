@@ -7,6 +7,7 @@
  * @module
  */
 import { basename, dirname, join, resolve } from "node:path";
+import { commandConfig } from "../lib/util/config.ts";
 import { hasExecutable } from "./optional.ts";
 
 /** The notebooks folder of this checkout. */
@@ -80,6 +81,14 @@ export async function executeNotebook(path: string, options: ExecuteOptions = {}
 }
 
 if (import.meta.main) {
+  const config = commandConfig({}, {
+    command: "deno task notebooks",
+    summary:
+      "Re-execute notebooks in place through the Deno Jupyter kernel (refreshes the committed outputs).",
+    positionals: [{ name: "notebooks", help: "the .ipynb files (default: every notebook in notebooks/)" }],
+    optionalPositionals: 1,
+    variadic: true,
+  });
   if (!hasJupyter()) {
     console.error(
       "jupyter nbconvert not found: apt-get install jupyter-nbconvert python3-nbclient python3-ipykernel",
@@ -87,7 +96,7 @@ if (import.meta.main) {
     Deno.exit(1);
   }
   await ensureDenoKernel();
-  const wanted = Deno.args.length ? Deno.args.map((a) => resolve(a)) : listNotebooks();
+  const wanted = config._.length ? config._.map((a) => resolve(a)) : listNotebooks();
   for (const nb of wanted) {
     const t0 = performance.now();
     await executeNotebook(nb);

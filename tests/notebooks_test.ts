@@ -1,12 +1,8 @@
 import { basename } from "node:path";
-import { ensureDenoKernel, executeNotebook, hasJupyter, listNotebooks } from "./notebooks.ts";
-import { optionalTest } from "./optional.ts";
+import { ensureDenoKernel, executeNotebook, listNotebooks } from "./notebooks.ts";
+import { jupyter as jupyterProbe, optionalTest } from "./optional.ts";
 
-const jupyter = {
-  what: "Jupyter's nbconvert (runs the notebooks through the Deno kernel)",
-  available: hasJupyter(),
-  install: "apt-get install jupyter-nbconvert python3-nbclient python3-ipykernel",
-};
+const jupyter = jupyterProbe();
 
 for (const nb of listNotebooks()) {
   optionalTest(`notebook ${basename(nb)} executes without errors`, jupyter, async () => {

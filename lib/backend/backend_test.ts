@@ -1,18 +1,18 @@
 import { strict as assert } from "node:assert";
 import * as tf from "@tensorflow/tfjs-core";
 import { backendInfo, type BackendName, initBackend } from "./backend.ts";
-import type { ChildReport, StartupSummary } from "./wasm_threads_startup_check.ts";
+import type { ChildReport, StartupSummary } from "../../tests/wasm_threads_startup_check.ts";
 
 const ROOT = new URL("../../", import.meta.url);
-const CHECK = new URL("./wasm_threads_startup_check.ts", import.meta.url).pathname;
+const CHECK = new URL("../../tests/wasm_threads_startup_check.ts", import.meta.url).pathname;
 
-/** Run `deno <args>` from the repository root, killed after `timeoutMs`. */
+/** Run `deno <args>` from the repository root, killed after `timeoutMs` (a hang; `err` then says so). */
 async function deno(
   args: string[],
   env: Record<string, string> = {},
   timeoutMs = 30_000,
-): Promise<{ code: number; out: string; err: string; ms: number }> {
-  const t0 = performance.now();
+): Promise<{ code: number; out: string; err: string }> {
+  let killed = false;
   const proc = new Deno.Command(Deno.execPath(), {
     args,
     cwd: ROOT,
@@ -20,11 +20,15 @@ async function deno(
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
+  const timer = setTimeout(() => {
+    killed = true;
+    proc.kill("SIGKILL");
+  }, timeoutMs);
   const { code, stdout, stderr } = await proc.output();
   clearTimeout(timer);
   const dec = new TextDecoder();
-  return { code, out: dec.decode(stdout), err: dec.decode(stderr), ms: performance.now() - t0 };
+  const hang = killed ? `\nkilled: the process had not exited after ${timeoutMs / 1000} s` : "";
+  return { code, out: dec.decode(stdout), err: dec.decode(stderr) + hang };
 }
 
 /** Run `fn` with environment variables set (undefined = removed), restoring them afterwards. */
@@ -100,7 +104,6 @@ Deno.test("threaded wasm (2 threads) equals cpu on a conv, and its process exits
   assert.equal(report.threads, 2);
   assert.ok(report.relErr < 1e-5, `relative error ${report.relErr}`);
   assert.ok(!r.err.includes("ganatomy:"), r.err);
-  assert.ok(r.ms < 20_000, `process took ${r.ms} ms`);
 });
 
 Deno.test("wasm thread count is fixed by the first wasm call; defaults reuse it", async () => {

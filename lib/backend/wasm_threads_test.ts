@@ -13,7 +13,10 @@ import {
 
 const ROOT = new URL("../../", import.meta.url);
 
-/** Run `code` as a module in a fresh `deno` process from the repository root (so deno.json applies). */
+/**
+ * Run `code` as a module in a fresh `deno` process from the repository root (so deno.json applies), killed after
+ * `timeoutMs` (a hang; `err` then says so).
+ */
 async function denoEval(
   code: string,
   timeoutMs = 20_000,
@@ -25,11 +28,16 @@ async function denoEval(
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
+  let killed = false;
+  const timer = setTimeout(() => {
+    killed = true;
+    proc.kill("SIGKILL");
+  }, timeoutMs);
   const { code: exitCode, stdout, stderr } = await proc.output();
   clearTimeout(timer);
   const dec = new TextDecoder();
-  return { code: exitCode, out: dec.decode(stdout), err: dec.decode(stderr) };
+  const hang = killed ? `\nkilled: the process had not exited after ${timeoutMs / 1000} s` : "";
+  return { code: exitCode, out: dec.decode(stdout), err: dec.decode(stderr) + hang };
 }
 
 Deno.test("applyPatches replaces each text once, in order", () => {
@@ -125,7 +133,6 @@ Deno.test("a worker that fails to load rejects the start instead of hanging or c
 
 Deno.test("the threaded module starts, computes on 2 threads, and lets the process exit", async () => {
   const url = new URL("./wasm_threads.ts", import.meta.url).href;
-  const t0 = performance.now();
   const r = await denoEval(`
     import * as tf from "@tensorflow/tfjs-core";
     const { registerThreadedWasmBackend } = await import(${JSON.stringify(url)});
@@ -140,8 +147,6 @@ Deno.test("the threaded module starts, computes on 2 threads, and lets the proce
       centre: y.dataSync()[(3 * 8 + 3) * 2],
     }));
   `);
-  const ms = performance.now() - t0;
   assert.equal(r.code, 0, r.err);
   assert.deepEqual(JSON.parse(r.out), { threads: 2, backend: "wasm", factory: "function", centre: 36 });
-  assert.ok(ms < 15_000, `process took ${ms} ms`);
 });

@@ -273,6 +273,16 @@ export class ArtifactClassifier {
     return tf.tidy(() => tf.softmax(this.head(this.featureMap(images))));
   }
 
+  /** The probability of the artifact class of each image, `[N]` (e.g. a per-image score of an evaluation). */
+  async artifactProbability(images: tf.Tensor4D): Promise<Float32Array> {
+    const p = tf.tidy(() => tf.squeeze(tf.slice(this.probabilities(images), [0, ARTIFACT], [-1, 1]), [1]));
+    try {
+      return (await p.data()) as Float32Array;
+    } finally {
+      p.dispose();
+    }
+  }
+
   /** Save the head (the backbone is named, not stored) atomically. */
   save(path: string): Promise<void> {
     return saveParamFile(path, ARCH, { classes: ARTIFACT_CLASSES, backbone: this.backbone.name }, {

@@ -64,7 +64,13 @@ Deno.test("ArtifactClassifier: the folded head gives evaluateHead's logits; save
     const m = evaluateHead(head, data);
     const right = Array.from(predicted.dataSync()).filter((p, i) => p === data.labels[i]).length;
     assert.equal(right / 60, m.accuracy);
-    tf.dispose([images, predicted]);
+    const pArtifact = await model.artifactProbability(images);
+    const probabilities = tf.tidy(() => model.probabilities(images));
+    assert.deepEqual(
+      Array.from(pArtifact),
+      Array.from(probabilities.dataSync()).filter((_, j) => j % 3 === ARTIFACT),
+    );
+    tf.dispose([images, predicted, probabilities]);
   });
   const path = await Deno.makeTempFile({ suffix: ".safetensors" });
   await model.save(path);

@@ -4,6 +4,9 @@
  * balance), their pooled features are computed once on the frozen backbone, and the fully connected layer is
  * trained and scored.
  *
+ * {@link trainArtifactRecord} does the same and returns plain JSON (a cached step's result): the report and the
+ * head's weights, from which {@link recordClassifier} rebuilds the classifier.
+ *
  * @example
  * ```ts
  * import { initBackend } from "../backend/backend.ts";
@@ -161,4 +164,39 @@ export async function trainArtifactClassifier(
       losses: head.losses ?? [],
     },
   };
+}
+
+/** A trained classifier as JSON: its report (the last loss instead of every step's) and its head's weights. */
+export interface ArtifactClassifierRecord {
+  report: Omit<ArtifactClassifierReport, "losses"> & { finalLoss?: number };
+  head: { weight: number[]; bias: number[]; dim: number };
+}
+
+/** {@link trainArtifactClassifier} as plain data (see {@link ArtifactClassifierRecord}); no tensor is kept. */
+export async function trainArtifactRecord(
+  parts: { gen: GeneratorRunner; real: ImageSource; backbone: FrozenBackbone },
+  labels: LabelSet,
+  options: TrainArtifactOptions = {},
+): Promise<ArtifactClassifierRecord> {
+  const trained = await trainArtifactClassifier(parts, labels, options);
+  trained.classifier.dispose();
+  const { losses, ...report } = trained.report;
+  const { weight, bias, dim } = trained.head;
+  return {
+    report: { ...report, finalLoss: losses.at(-1) },
+    head: { weight: Array.from(weight), bias: Array.from(bias), dim },
+  };
+}
+
+/** The classifier of a record ({@link trainArtifactRecord}) on its backbone; the caller disposes it. */
+export function recordClassifier(
+  backbone: FrozenBackbone,
+  record: ArtifactClassifierRecord,
+): ArtifactClassifier {
+  const { weight, bias, dim } = record.head;
+  return new ArtifactClassifier(backbone, {
+    weight: Float32Array.from(weight),
+    bias: Float32Array.from(bias),
+    dim,
+  });
 }

@@ -5,7 +5,14 @@ import { createGenerator } from "../engine/select.ts";
 import { randomPggan } from "../models/pggan.ts";
 import { assertNoLeak } from "../tensor/test_util.ts";
 import { ARTIFACT, NORMAL, REAL } from "./artifact_classifier.ts";
-import { artifactSplits, heldoutSplit, labelledFeatures, trainArtifactClassifier } from "./artifact_data.ts";
+import {
+  artifactSplits,
+  heldoutSplit,
+  labelledFeatures,
+  recordClassifier,
+  trainArtifactClassifier,
+  trainArtifactRecord,
+} from "./artifact_data.ts";
 import type { LabelSet } from "./labels.ts";
 
 await initBackend({ backend: "cpu" });
@@ -58,6 +65,27 @@ Deno.test("labelledFeatures and trainArtifactClassifier on a toy generator and b
     assert.equal(report.heldout.count, splits.artifact.heldout.length + splits.normal.heldout.length + 3);
     assert.equal(report.losses.length, 100);
     assert.equal(report.train.perClassAccuracy.real, 1);
+    classifier.dispose();
+  });
+  await gen.dispose();
+});
+
+Deno.test("trainArtifactRecord: the trained classifier as JSON; recordClassifier rebuilds it exactly", async () => {
+  const gen = await createGenerator(randomPggan([16, 16, 8], { seed: 1 }), { engine: "tfjs" });
+  const real = { sample: (ix: readonly number[]) => tf.fill([ix.length, 8, 8, 3], 0.9) as tf.Tensor4D };
+  const backbone = { name: "pixels", featureMap: (x: tf.Tensor4D) => tf.clone(x) };
+  const parts = { gen, real: real as never, backbone };
+  await assertNoLeak(async () => {
+    const options = { realImages: 10, steps: 50 };
+    const record = JSON.parse(JSON.stringify(await trainArtifactRecord(parts, labels, options)));
+    const { classifier, report } = await trainArtifactClassifier(parts, labels, options);
+    const { losses, ...rest } = report;
+    assert.deepEqual(record.report, { ...rest, finalLoss: losses.at(-1) });
+    assert.deepEqual(Object.keys(record.report), ["backbone", "train", "heldout", "finalLoss"]);
+    const rebuilt = recordClassifier(backbone, record);
+    assert.deepEqual(rebuilt.weight.dataSync(), classifier.weight.dataSync());
+    assert.deepEqual(rebuilt.bias.dataSync(), classifier.bias.dataSync());
+    rebuilt.dispose();
     classifier.dispose();
   });
   await gen.dispose();

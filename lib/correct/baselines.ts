@@ -22,7 +22,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { Edits } from "../engine/edits.ts";
 import type { GeneratorRunner } from "../engine/select.ts";
-import type { FeatureExtractor } from "../metrics/features.ts";
+import type { FeatureExtractor } from "../models/features.ts";
 import { frechetDistance, type GaussianStats } from "../metrics/fid.ts";
 import { stageIndex } from "../models/stages.ts";
 import { RunningMoments } from "../stats/moments.ts";

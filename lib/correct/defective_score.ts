@@ -239,6 +239,63 @@ export interface DefectiveScores {
   count: number;
 }
 
+/** The JSON form of {@link DefectiveScores} (a step's cached result, `scores.json`): the arrays as numbers. */
+export interface DefectiveScoresJSON {
+  layer: string;
+  tau: number;
+  thresholds: number[];
+  ds1: number[];
+  ds2: number[];
+  count: number;
+}
+
+/** {@link DefectiveScores} as plain JSON; {@link defectiveScoresFromJSON} reads it back exactly. */
+export function defectiveScoresToJSON(scores: DefectiveScores): DefectiveScoresJSON {
+  const { layer, tau, thresholds, ds1, ds2, count } = scores;
+  return {
+    layer,
+    tau,
+    thresholds: Array.from(thresholds),
+    ds1: Array.from(ds1),
+    ds2: Array.from(ds2),
+    count,
+  };
+}
+
+/**
+ * Scores from their JSON form ({@link defectiveScoresToJSON}), checked: a layer name, one threshold and two
+ * finite scores per unit.
+ */
+export function defectiveScoresFromJSON(json: unknown): DefectiveScores {
+  const j = json as Partial<DefectiveScoresJSON> | null;
+  const numbers = (v: unknown): v is number[] =>
+    Array.isArray(v) && v.every((x) => typeof x === "number" && Number.isFinite(x));
+  if (typeof j !== "object" || j === null || typeof j.layer !== "string") {
+    throw new Error("defective scores: Expected an object with a layer name");
+  }
+  const units = j.ds1?.length;
+  if (!numbers(j.ds1) || !numbers(j.ds2) || !numbers(j.thresholds) || units === 0) {
+    throw new Error(`defective scores of ${j.layer}: Expected finite number arrays thresholds, ds1 and ds2`);
+  }
+  if (j.ds2.length !== units || j.thresholds.length !== units) {
+    throw new Error(
+      `defective scores of ${j.layer}: Expected ${units} thresholds and ds2 scores (one per unit), got ` +
+        `${j.thresholds.length} and ${j.ds2.length}`,
+    );
+  }
+  if (typeof j.tau !== "number" || !Number.isInteger(j.count) || j.count! < 0) {
+    throw new Error(`defective scores of ${j.layer}: Expected a number tau and an image count`);
+  }
+  return {
+    layer: j.layer,
+    tau: j.tau,
+    thresholds: Float32Array.from(j.thresholds),
+    ds1: Float64Array.from(j.ds1),
+    ds2: Float64Array.from(j.ds2),
+    count: j.count!,
+  };
+}
+
 function layerUnits(gen: GeneratorRunner, layer: string): number {
   return gen.model.stages[stageIndex(gen.model, layer)].channels;
 }

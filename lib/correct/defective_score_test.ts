@@ -10,6 +10,8 @@ import { assertNoLeak } from "../tensor/test_util.ts";
 import { resizeBilinear } from "../tensor/upsample.ts";
 import {
   defectiveScores,
+  defectiveScoresFromJSON,
+  defectiveScoresToJSON,
   DefectiveScoreTally,
   normalizeScores,
   rankUnits,
@@ -134,4 +136,23 @@ Deno.test("ranking helpers", () => {
   assert.equal(unitCount(5, 16), 5);
   assert.equal(unitCount(40, 16), 16);
   assert.throws(() => unitCount(1.5, 16), /fraction/);
+});
+
+Deno.test("defectiveScoresToJSON / FromJSON: a layer's scores through JSON text, exactly; bad files are refused", async () => {
+  const gen = await createGenerator(MODEL, { engine: "tfjs" });
+  await assertNoLeak(async () => {
+    const scores = await defectiveScores(gen, LAYER, { seeds: SEEDS, masks: rectMasks, progress: false });
+    const json = defectiveScoresToJSON(scores);
+    assert.deepEqual(Object.keys(json), ["layer", "tau", "thresholds", "ds1", "ds2", "count"]);
+    assert.ok(Array.isArray(json.ds1) && json.ds1.length === 16);
+    const back = defectiveScoresFromJSON(JSON.parse(JSON.stringify(json)));
+    assert.deepEqual(back, scores); // typed arrays of the same kinds and values
+    assert.ok(back.thresholds instanceof Float32Array && back.ds1 instanceof Float64Array);
+    const bad = (change: Record<string, unknown>) => defectiveScoresFromJSON({ ...json, ...change });
+    assert.throws(() => bad({ ds2: json.ds2.slice(1) }), /Expected 16 thresholds and ds2 scores/);
+    assert.throws(() => bad({ ds1: [...json.ds1.slice(1), "x"] }), /finite number arrays/);
+    assert.throws(() => bad({ count: -1 }), /image count/);
+    assert.throws(() => defectiveScoresFromJSON(null), /layer name/);
+  });
+  await gen.dispose();
 });

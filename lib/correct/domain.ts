@@ -30,11 +30,13 @@ import { defectMapBatch } from "../data/defects.ts";
 import { type ImageSource, imageSource, pngFolderSource } from "../data/source.ts";
 import type { Edits } from "../engine/edits.ts";
 import { createGenerator, type EngineName, type GeneratorRunner } from "../engine/select.ts";
-import type { FeatureExtractor } from "../metrics/features.ts";
+import type { FeatureExtractor } from "../models/features.ts";
 import { loadFidInception } from "../metrics/inception.ts";
 import { asFeatureExtractor, loadResnet18 } from "../models/resnet18.ts";
 import { disposeClassifier, features, loadClassifier } from "../models/classifier.ts";
 import { loadGenerator } from "../models/load.ts";
+import { withOutputChannels } from "../models/output_channels.ts";
+import type { GeneratorDescription } from "../models/stages.ts";
 import { disposeSegmenter, loadSegmenter, segment } from "../models/segmenter.ts";
 import { latents } from "../tensor/rng.ts";
 import { confidenceCriterion, type LabelCriterion, sceneDefectCriterion } from "./auto_label.ts";
@@ -90,6 +92,32 @@ export interface LoadDomainOptions {
   data?: string;
 }
 
+/**
+ * `model` drawing the domain's channels: a generator saved in GAN Dissection's RGB format for a grey domain
+ * (or the other way round) is converted exactly in its output layer ({@link withOutputChannels}), with one line
+ * saying so; any other mismatch is refused, saying what to do.
+ */
+export function matchChannels(
+  model: GeneratorDescription,
+  channels: number,
+  checkpoint: string,
+  domain: string,
+): GeneratorDescription {
+  if (model.outputChannels === channels) return model;
+  const how = channels === 1 ? "grey = the mean of R, G and B" : "R = G = B = the grey channel";
+  if ((model.outputChannels === 3 && channels === 1) || (model.outputChannels === 1 && channels === 3)) {
+    console.warn(
+      `note: ${checkpoint} draws ${model.outputChannels} channel(s), the ${domain} domain ${channels}: ` +
+        `converted in its output layer (${how})`,
+    );
+    return withOutputChannels(model, channels);
+  }
+  throw new Error(
+    `${checkpoint}: draws ${model.outputChannels} channels, but the ${domain} domain has ${channels}; ` +
+      `give a generator of ${channels} (or ${channels === 1 ? 3 : 1}) channels`,
+  );
+}
+
 /** Load one of {@link DOMAINS}. */
 export async function loadDomain(name: string, options: LoadDomainOptions = {}): Promise<ShippedDomain> {
   const models = options.models ?? "data/models";
@@ -99,7 +127,7 @@ export async function loadDomain(name: string, options: LoadDomainOptions = {}):
   const checkpoint = options.checkpoint ?? join(models, `${shipped}.safetensors`);
   const real = await imageSource(name, { dir: options.data });
   const realHeldout = await imageSource(name, { split: "heldout", dir: options.data });
-  const description = await loadGenerator(checkpoint);
+  const description = matchChannels(await loadGenerator(checkpoint), real.channels, checkpoint, name);
   if (description.resolution !== real.resolution) {
     throw new Error(
       `${checkpoint}: makes ${description.resolution}px images, but the ${name} domain is ${real.resolution}px`,
@@ -161,7 +189,7 @@ export interface CustomDomainOptions {
 
 /** A user's model and data as a correction domain (see the module documentation). */
 export async function loadCustomDomain(options: CustomDomainOptions): Promise<CorrectionDomain> {
-  const description = await loadGenerator(options.checkpoint);
+  const description = matchChannels(await loadGenerator(options.checkpoint), 3, options.checkpoint, "RGB");
   const source = { resolution: description.resolution, channels: 3 as const, limit: options.limit };
   const real = await pngFolderSource(options.real, source);
   const realHeldout = await pngFolderSource(options.real, { ...source, split: "heldout" });

@@ -10,6 +10,10 @@
  *
  * The real side ({@link realReference}) is computed once and shared by every row of a table.
  *
+ * The failure metric of a correction is per image: the *structure change* ({@link structureChange}), the share of
+ * pixels whose value moved by more than a quarter (an eighth of the range [-1, 1]) in any channel;
+ * {@link failureCases} lists the generations a correction changed most.
+ *
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
@@ -36,7 +40,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { ImageSource } from "../data/source.ts";
 import type { Edits } from "../engine/edits.ts";
 import type { GeneratorRunner } from "../engine/select.ts";
-import type { FeatureExtractor } from "../metrics/features.ts";
+import type { FeatureExtractor } from "../models/features.ts";
 import { frechetDistance, gaussianOf, type GaussianStats } from "../metrics/fid.ts";
 import { precisionRecall } from "../metrics/prdc.ts";
 import { RunningMoments } from "../stats/moments.ts";
@@ -173,4 +177,73 @@ export async function evaluateGenerations(
   } finally {
     fake.dispose();
   }
+}
+
+/** Default of the structure change's `threshold`: 0.25, an eighth of the range [-1, 1]. */
+export const STRUCTURE_CHANGE_THRESHOLD = 0.25;
+
+/**
+ * The structure change of each image: the share of its pixels whose value moved by more than `threshold` (default
+ * {@link STRUCTURE_CHANGE_THRESHOLD}) in any channel between `original` and `corrected` (`[N, H, W, C]`).
+ *
+ * @returns `[N]` shares in [0, 1].
+ */
+export function structureChange(
+  original: tf.Tensor4D,
+  corrected: tf.Tensor4D,
+  options: { threshold?: number } = {},
+): number[] {
+  if (original.shape.join() !== corrected.shape.join()) {
+    throw new Error(`structure change: images of shapes [${original.shape}] and [${corrected.shape}]`);
+  }
+  const threshold = options.threshold ?? STRUCTURE_CHANGE_THRESHOLD;
+  const change = tf.tidy(() =>
+    tf.mean(tf.cast(tf.greater(tf.max(tf.abs(tf.sub(original, corrected)), 3), threshold), "float32"), [1, 2])
+  );
+  try {
+    return Array.from(change.dataSync());
+  } finally {
+    change.dispose();
+  }
+}
+
+/** One generation a correction changed: its seed and {@link structureChange}. */
+export interface FailureCase {
+  seed: number;
+  change: number;
+}
+
+/**
+ * The generations of `seeds` that `edits` change most ({@link structureChange} of the corrected against the
+ * original image), most changed first (ties in the order of `seeds`); at most `count` (default all).
+ *
+ * @param options `edits`, `count`, `threshold`, `batch` (images per generator run; default 32).
+ */
+export async function failureCases(
+  gen: GeneratorRunner,
+  seeds: readonly number[],
+  options: { edits: Edits; count?: number; threshold?: number; batch?: number },
+): Promise<FailureCase[]> {
+  const batch = options.batch ?? 32;
+  const changes: number[] = [];
+  for (let start = 0; start < seeds.length; start += batch) {
+    const part = seeds.slice(start, start + batch);
+    const generate = async (edits?: Edits) => {
+      const z = latents(part, gen.model.zDim);
+      return (await gen.run(z, { clamp: true, edits }).finally(() => z.dispose())).output;
+    };
+    const original = await generate();
+    try {
+      const corrected = await generate(options.edits);
+      try {
+        changes.push(...structureChange(original, corrected, options));
+      } finally {
+        corrected.dispose();
+      }
+    } finally {
+      original.dispose();
+    }
+  }
+  const order = seeds.map((_, i) => i).sort((a, b) => changes[b] - changes[a]);
+  return order.slice(0, options.count ?? seeds.length).map((i) => ({ seed: seeds[i], change: changes[i] }));
 }

@@ -10,7 +10,6 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs-core";
 import { type BackendName, initBackend } from "../backend/backend.ts";
 import { createGenerator, type EngineName, type GeneratorRunner } from "../engine/select.ts";
@@ -18,16 +17,52 @@ import { encodePng } from "../io/png.ts";
 import { loadGenerator } from "../models/load.ts";
 import { latents } from "../tensor/rng.ts";
 import { upsampleNearest } from "../tensor/upsample.ts";
+import { commandConfig } from "../util/config.ts";
+import { BACKEND, ENGINE, seedsCheck } from "../util/flags.ts";
 import { parseSeeds } from "../util/seeds.ts";
 import { startLabelServer } from "./label_server.ts";
 
 /** The generator labelled when no `--checkpoint` is given. */
 export const DEFAULT_LABEL_CHECKPOINT = "data/models/scenes_pggan64.safetensors";
 
-/** The usage lines of the `label` command, for the command line's help. */
-export const LABEL_USAGE =
-  `  ganatomy label --out <labels.csv> [--checkpoint <file.pth|file.safetensors>] [--seeds 0-199] [--port 0]
-                 [--scale 4] [--engine ort|tfjs] [--backend wasm|cpu|tensorflow]`;
+/** The `label` command's flags and usage. */
+export const LABEL_COMMAND = {
+  spec: {
+    out: {
+      default: "",
+      help: "the label file (CSV seed,label,source); resumed when it exists",
+      required: true,
+      meta: "<labels.csv>",
+    },
+    checkpoint: {
+      default: DEFAULT_LABEL_CHECKPOINT,
+      help: "generator checkpoint (.pth or .safetensors)",
+      exists: true,
+      meta: "<file>",
+    },
+    seeds: {
+      default: "0-199",
+      help: "the seeds to label, e.g. 0-199 or 3,7,9",
+      meta: "<list>",
+      check: seedsCheck,
+    },
+    port: { default: 0, help: "port on localhost (0: any free port)", integer: true, min: 0, max: 65535 },
+    scale: {
+      default: 4,
+      help: "nearest-neighbour upscaling of each sample on the page",
+      integer: true,
+      min: 1,
+      max: 64,
+    },
+    engine: ENGINE,
+    backend: BACKEND,
+  },
+  info: {
+    command: "deno task label",
+    summary:
+      "Label a generator's samples normal / artifact / skip by key in the browser; saved after every answer.",
+  },
+};
 
 /** Options of {@link sampleRenderer}. */
 export interface SampleRendererOptions {
@@ -71,14 +106,6 @@ export function sampleRenderer(
   };
 }
 
-function integerFlag(value: string, flag: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < min || n > max) {
-    throw new Error(`${flag} must be an integer from ${min} to ${max}, got "${value}"`);
-  }
-  return n;
-}
-
 /** Resolves when the user presses Ctrl-C; `stop()` removes the listener. */
 function onCtrlC(): { pressed: Promise<void>; stop(): void } {
   let listener = () => {};
@@ -89,7 +116,7 @@ function onCtrlC(): { pressed: Promise<void>; stop(): void } {
 
 /**
  * `label`: serve the labelling page for a generator's samples until every seed is answered or Ctrl-C
- * (see the module documentation; flags in {@link LABEL_USAGE}).
+ * (see the module documentation; flags in {@link LABEL_COMMAND}).
  *
  * @example
  * ```ts ignore
@@ -99,28 +126,14 @@ function onCtrlC(): { pressed: Promise<void>; stop(): void } {
  * ```
  */
 export async function labelCommand(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      checkpoint: { type: "string", default: DEFAULT_LABEL_CHECKPOINT },
-      seeds: { type: "string", default: "0-199" },
-      out: { type: "string" },
-      port: { type: "string", default: "0" },
-      scale: { type: "string", default: "4" },
-      engine: { type: "string" },
-      backend: { type: "string" },
-    },
-  });
-  if (!values.out) throw new Error("label needs --out <labels.csv>");
+  const values = commandConfig(LABEL_COMMAND.spec, LABEL_COMMAND.info, args);
   const seeds = parseSeeds(values.seeds);
-  const port = integerFlag(values.port, "--port", 0, 65535);
-  const scale = integerFlag(values.scale, "--scale", 1, 64);
-  if (values.engine !== undefined && values.engine !== "ort" && values.engine !== "tfjs") {
-    throw new Error(`--engine must be ort or tfjs, got "${values.engine}"`);
-  }
-  await initBackend({ backend: values.backend as BackendName | undefined });
+  const { port, scale } = values;
+  await initBackend({ backend: (values.backend || undefined) as BackendName | undefined });
   const model = await loadGenerator(values.checkpoint);
-  const gen = await createGenerator(model, { engine: values.engine as EngineName | undefined });
+  const gen = await createGenerator(model, {
+    engine: (values.engine || undefined) as EngineName | undefined,
+  });
   const ctrlC = onCtrlC();
   try {
     const server = await startLabelServer({

@@ -74,5 +74,5 @@ Deno.test("deno task label: a missing --out is a clear error", async () => {
     stderr: "piped",
   }).output();
   assert.notEqual(code, 0);
-  assert.match(new TextDecoder().decode(stderr), /label needs --out <labels\.csv>/);
+  assert.match(new TextDecoder().decode(stderr), /--out is required/);
 });

@@ -6,11 +6,11 @@ import { strict as assert } from "node:assert";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { decodePng, encodePng } from "../io/png.ts";
-import { chromiumPath, hasChromium } from "../viz/plotly_png.ts";
-import { optionalTest } from "../../tests/optional.ts";
+import { chromiumPath } from "../viz/plotly_png.ts";
+import { chromium as chromiumProbe, optionalTest } from "../../tests/optional.ts";
 import { type LabelServer, startLabelServer } from "./label_server.ts";
 
-const chromium = { what: "Debian's chromium", available: hasChromium(), install: "apt-get install chromium" };
+const chromium = chromiumProbe();
 
 /** Seed k is drawn as a solid 8x8 square of COLOURS[k]. */
 const COLOURS = [[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 0], [0, 255, 255]];

@@ -12,13 +12,21 @@
  * | `POST /api/label {seed,label}` | saves the answer, then the new {@link LabelState}                    |
  * | `POST /api/undo`               | removes the most recent answer of a listed seed, then the new state |
  *
- * Refused requests get status 400 (404, 405) and `{ "error": "<why>" }`. POST bodies must be sent as
- * `application/json`, which a page of another site cannot do without the server's consent (CORS), so other
- * sites cannot label for you.
+ * Refused requests get status 400 (403, 404, 405, 413) and `{ "error": "<why>" }`. Other sites cannot label
+ * for you or read your labels:
+ *
+ * - POST bodies must be sent as `application/json`, which a page of another site cannot do without the
+ *   server's consent (CORS), and a request whose `Origin` is another site is refused (403);
+ * - every request must name the server by a loopback name in `Host` (`localhost`, `127.0.0.1` or `[::1]`,
+ *   or the `hostname` it listens on, with its port), else 403: a page of another site whose name was
+ *   rebound to 127.0.0.1 (DNS rebinding) sends its own name there;
+ * - POST bodies are at most {@link MAX_BODY_BYTES} (64 KiB) long, else 413.
  *
  * The whole label file is rewritten atomically before each POST is answered, so stopping the server at any
  * moment loses nothing. A restart with the same `out` resumes: its answers are loaded and those seeds are not
- * asked again. Rows of `out` for seeds not on the list are kept as they are.
+ * asked again. Rows of `out` for seeds not on the list are kept as they are; temporary files of `out` left by
+ * a write that was killed midway (`.labels.csv.<id>.tmp`, see `lib/io/atomic.ts`) are removed at start once
+ * they are a minute old.
  *
  * @example
  * ```ts
@@ -43,6 +51,7 @@
  * ```
  * @module
  */
+import { basename, dirname, join } from "node:path";
 import {
   countLabels,
   DEFAULT_SOURCE,
@@ -138,19 +147,102 @@ async function loadExisting(path: string): Promise<LabelSet> {
   }
 }
 
+/**
+ * Temporary files of `out` (named by `writeFileAtomic`: `.<name>.<8 hex digits>.tmp` beside it) that were
+ * not modified for `olderThanMs`, i.e. left by a write that was killed; removed, best effort.
+ */
+async function removeStaleTemporaries(out: string, olderThanMs = 60_000): Promise<void> {
+  const folder = dirname(out);
+  const prefix = `.${basename(out)}.`;
+  let entries: Deno.DirEntry[];
+  try {
+    entries = await Array.fromAsync(Deno.readDir(folder));
+  } catch {
+    return; // no folder yet: nothing to clean
+  }
+  for (const entry of entries) {
+    const rest = entry.name.startsWith(prefix) ? entry.name.slice(prefix.length) : "";
+    if (!entry.isFile || !/^[0-9a-f]{8}\.tmp$/.test(rest)) continue;
+    const path = join(folder, entry.name);
+    try {
+      const { mtime } = await Deno.stat(path);
+      if (mtime !== null && Date.now() - mtime.getTime() >= olderThanMs) await Deno.remove(path);
+    } catch {
+      // gone already, or not ours to remove
+    }
+  }
+}
+
 function json(value: unknown, status = 200): Response {
   return Response.json(value, { status, headers: { "cache-control": "no-store" } });
 }
 
-/** The JSON body of a POST; refuses other content types (see the module documentation). */
+/** Largest POST body accepted: 64 KiB (an answer is about 30 bytes). */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+/** The body of `req` as text, refusing (413) one longer than {@link MAX_BODY_BYTES} without reading on. */
+async function limitedText(req: Request): Promise<string> {
+  const tooLarge = () => new RequestError(413, `the body is larger than ${MAX_BODY_BYTES} bytes`);
+  const declared = Number(req.headers.get("content-length") ?? "0");
+  if (declared > MAX_BODY_BYTES) throw tooLarge();
+  if (req.body === null) return "";
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  const reader = req.body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      length += value.length;
+      if (length > MAX_BODY_BYTES) {
+        await reader.cancel().catch(() => {});
+        throw tooLarge();
+      }
+      chunks.push(value);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  const bytes = new Uint8Array(length);
+  let at = 0;
+  for (const c of chunks) bytes.set(c, (at += c.length) - c.length);
+  return new TextDecoder().decode(bytes);
+}
+
+/** The JSON body of a POST; refuses other content types and large bodies (see the module documentation). */
 async function jsonBody(req: Request): Promise<unknown> {
   if (!(req.headers.get("content-type") ?? "").startsWith("application/json")) {
     throw new RequestError(400, "send the body as application/json");
   }
+  const text = await limitedText(req);
   try {
-    return await req.json();
+    return JSON.parse(text);
   } catch {
     throw new RequestError(400, "the body is not valid JSON");
+  }
+}
+
+/** Loopback names a browser on this machine may use for the server; see {@link checkOrigin}. */
+const LOOPBACK_NAMES = ["localhost", "127.0.0.1", "[::1]"];
+
+/**
+ * Refuses (403) a request whose `Host` is not one of `hosts` (name:port), or whose `Origin`, when sent, is
+ * not `http://` one of them: a page of another site, even one whose name resolves to 127.0.0.1.
+ */
+function checkOrigin(req: Request, hosts: ReadonlySet<string>): void {
+  const host = (req.headers.get("host") ?? "").toLowerCase();
+  if (!hosts.has(host)) {
+    throw new RequestError(
+      403,
+      `requests must be sent to this machine's own name, not Host ${JSON.stringify(host)}`,
+    );
+  }
+  const origin = req.headers.get("origin");
+  if (
+    origin !== null &&
+    !(origin.toLowerCase().startsWith("http://") && hosts.has(origin.toLowerCase().slice(7)))
+  ) {
+    throw new RequestError(403, `cross-origin requests are refused (Origin ${JSON.stringify(origin)})`);
   }
 }
 
@@ -179,6 +271,7 @@ export async function startLabelServer(options: LabelServerOptions): Promise<Lab
   checkSeedList(seeds);
   const listed = new Set(seeds);
   const labels = await loadExisting(out);
+  await removeStaleTemporaries(out);
   /** Seeds whose answers were undone, most recent last: they are asked again first. */
   let undone: number[] = [];
   const serialRender = oneAtATime();
@@ -309,6 +402,7 @@ export async function startLabelServer(options: LabelServerOptions): Promise<Lab
 
   async function handler(req: Request): Promise<Response> {
     try {
+      checkOrigin(req, hosts);
       return await route(req);
     } catch (e) {
       const status = e instanceof RequestError ? e.status : 500;
@@ -317,10 +411,18 @@ export async function startLabelServer(options: LabelServerOptions): Promise<Lab
   }
 
   const hostname = options.hostname ?? "127.0.0.1";
+  const hosts = new Set<string>(); // filled once the port is known, before any request is handled
   const server = Deno.serve({ hostname, port: options.port ?? 0, onListen: () => {} }, handler);
+  const port = server.addr.port;
+  // The loopback names, and the name it listens on as its url shows it (chosen by the caller).
+  const names = [
+    ...LOOPBACK_NAMES,
+    hostname.includes(":") && !hostname.startsWith("[") ? `[${hostname}]` : hostname,
+  ];
+  for (const name of names) hosts.add(`${name.toLowerCase()}:${port}`);
   if (state().done) finish(new Map(labels));
   return {
-    url: `http://${hostname}:${server.addr.port}/`,
+    url: `http://${hostname}:${port}/`,
     done,
     close: () => server.shutdown(),
   };

@@ -236,3 +236,195 @@ Deno.test("label server: concurrent requests render one at a time and all answer
     }
   });
 });
+
+/** A raw HTTP/1.1 request (any Host, Origin or path, unlike fetch) and the status and body of its answer. */
+async function raw(port: number, head: string[], body = ""): Promise<{ status: number; body: string }> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    const request = [
+      ...head,
+      "connection: close",
+      ...(body ? [`content-length: ${body.length}`] : []),
+      "",
+      body,
+    ];
+    await conn.write(new TextEncoder().encode(request.join("\r\n")));
+    const answer = new TextDecoder().decode(await new Response(conn.readable).arrayBuffer());
+    return { status: Number(answer.split(" ")[1]), body: answer.slice(answer.indexOf("\r\n\r\n") + 4) };
+  } finally {
+    try {
+      conn.close();
+    } catch {
+      // closed by the answer's end
+    }
+  }
+}
+
+Deno.test("label server: Host and Origin must be this machine's (DNS rebinding, CSRF): 403", async () => {
+  await withDir(async (dir) => {
+    const out = join(dir, "labels.csv");
+    const server = await startLabelServer({ seeds: [0, 1], render: fakeRender([]), out });
+    try {
+      const port = Number(new URL(server.url).port);
+      for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, `LOCALHOST:${port}`]) {
+        assert.equal((await raw(port, ["GET /api/state HTTP/1.1", `host: ${host}`])).status, 200, host);
+      }
+      for (
+        const host of [`evil.example:${port}`, "127.0.0.1", `127.0.0.1:${port + 1}`, `localhost.evil:${port}`]
+      ) {
+        const r = await raw(port, ["GET /api/state HTTP/1.1", `host: ${host}`]);
+        assert.equal(r.status, 403, host);
+        assert.match(JSON.parse(r.body).error, /this machine's own name/);
+      }
+      // A rebound page posting an answer, and another site's page posting with its Origin.
+      const body = JSON.stringify({ seed: 0, label: "artifact" });
+      const json = "content-type: application/json";
+      const rebound = await raw(port, ["POST /api/label HTTP/1.1", `host: evil.example:${port}`, json], body);
+      assert.equal(rebound.status, 403);
+      for (
+        const origin of [
+          "http://evil.example",
+          "null",
+          `https://127.0.0.1:${port}`,
+          `http://127.0.0.1:${port + 1}`,
+        ]
+      ) {
+        const r = await raw(
+          port,
+          ["POST /api/label HTTP/1.1", `host: 127.0.0.1:${port}`, `origin: ${origin}`, json],
+          body,
+        );
+        assert.equal(r.status, 403, origin);
+        assert.match(JSON.parse(r.body).error, /cross-origin requests are refused/);
+      }
+      await assert.rejects(Deno.stat(out), Deno.errors.NotFound, "no refused request wrote the file");
+      // The page's own requests carry its own origin.
+      const own = await raw(
+        port,
+        ["POST /api/label HTTP/1.1", `host: 127.0.0.1:${port}`, `origin: http://127.0.0.1:${port}`, json],
+        body,
+      );
+      assert.equal(own.status, 200, own.body);
+      assert.equal(await Deno.readTextFile(out), "seed,label,source\n0,artifact,manual\n");
+      // Paths stay inside the API.
+      for (
+        const path of [
+          "/api/image/../../../etc/passwd",
+          "/api/image/%2e%2e%2f1.png",
+          "/api/image/1.png/..",
+          "/../labels.csv",
+        ]
+      ) {
+        const r = await raw(port, [`GET ${path} HTTP/1.1`, `host: 127.0.0.1:${port}`]);
+        assert.ok(r.status === 404 || r.status === 400, `${path}: ${r.status}`);
+      }
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+Deno.test("label server: bodies over 64 KiB get 413 without being read whole", async () => {
+  await withDir(async (dir) => {
+    const out = join(dir, "labels.csv");
+    const server = await startLabelServer({ seeds: [0, 1], render: fakeRender([]), out });
+    try {
+      // A 1 MiB body with its length declared (512 MiB used to be read, then called invalid JSON).
+      const big = JSON.stringify({ seed: 0, label: "normal", pad: "x".repeat(2 ** 20) });
+      await refused(post(`${server.url}api/label`, JSON.parse(big)), 413, /larger than 65536 bytes/);
+      // The same without a declared length (chunked), from a stream of up to 1 GiB: refused once 64 KiB have
+      // arrived, long before the stream ends.
+      const chunk = new TextEncoder().encode(" ".repeat(16 * 1024));
+      const chunks = 65536;
+      let sent = 0;
+      const stream = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (sent++ < chunks) controller.enqueue(chunk);
+          else controller.close();
+        },
+      });
+      const chunked = fetch(`${server.url}api/label`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: stream,
+      });
+      await refused(chunked, 413, /larger than 65536 bytes/);
+      assert.ok(sent < chunks, `the client had to send all ${sent} chunks`);
+      await assert.rejects(Deno.stat(out), Deno.errors.NotFound);
+      // Small bodies are fine.
+      await ok(post(`${server.url}api/label`, { seed: 0, label: "normal", note: "x".repeat(1000) }));
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+Deno.test("label server: stale temporary files of the label file are removed at start", async () => {
+  await withDir(async (dir) => {
+    const out = join(dir, "labels.csv");
+    const stale = join(dir, ".labels.csv.0123abcd.tmp"); // left by a write killed midway
+    const fresh = join(dir, ".labels.csv.89abcdef.tmp"); // perhaps another writer's, being written now
+    const other = join(dir, ".other.csv.0123abcd.tmp"); // not the label file's
+    const mine = join(dir, "labels.csv.tmp"); // not a name writeFileAtomic uses
+    for (const path of [stale, fresh, other, mine]) await Deno.writeTextFile(path, "seed,label\n1,no");
+    const hourAgo = new Date(Date.now() - 3600_000);
+    for (const path of [stale, other, mine]) await Deno.utime(path, hourAgo, hourAgo);
+    const server = await startLabelServer({ seeds: [0], render: fakeRender([]), out });
+    try {
+      const left = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+      assert.deepEqual(left, [".labels.csv.89abcdef.tmp", ".other.csv.0123abcd.tmp", "labels.csv.tmp"]);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+Deno.test("label server: kill -9 during concurrent answers loses no acknowledged answer", async () => {
+  await withDir(async (dir) => {
+    const out = join(dir, "labels.csv");
+    const seeds = Array.from({ length: 40 }, (_, i) => i);
+    const module = new URL("./label_server.ts", import.meta.url).href;
+    const code = `
+      const { startLabelServer } = await import(${JSON.stringify(module)});
+      const server = await startLabelServer({
+        seeds: ${JSON.stringify(seeds)}, render: () => Promise.resolve(new Uint8Array([1])), out: ${
+      JSON.stringify(out)
+    },
+      });
+      console.log("open " + server.url);`;
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["eval", code],
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    const reader = child.stdout.getReader();
+    let printed = "";
+    while (!printed.includes("\n")) printed += new TextDecoder().decode((await reader.read()).value);
+    const url = printed.match(/open (\S+)/)![1];
+    const acknowledged: number[] = [];
+    const answers = seeds.map(async (seed) => {
+      try {
+        const r = await post(`${url}api/label`, { seed, label: "artifact" });
+        await r.body?.cancel();
+        if (r.status === 200) acknowledged.push(seed);
+      } catch {
+        // the server died before answering
+      }
+    });
+    while (acknowledged.length < 10) await new Promise((r) => setTimeout(r, 1));
+    child.kill("SIGKILL");
+    await Promise.all(answers);
+    await child.status;
+    await reader.cancel();
+    // The file is whole and holds every acknowledged answer; a restart resumes from it.
+    const saved = parseLabels(await Deno.readTextFile(out));
+    for (const seed of acknowledged) assert.equal(saved.get(seed)?.label, "artifact", `seed ${seed}`);
+    const again = await startLabelServer({ seeds, render: fakeRender([]), out });
+    try {
+      const s = await ok(fetch(`${again.url}api/state`));
+      assert.equal(s.counts.artifact, saved.size);
+    } finally {
+      await again.close();
+    }
+  });
+});

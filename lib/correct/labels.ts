@@ -29,6 +29,7 @@
  * ```
  * @module
  */
+import { readTextFileNamed } from "../io/read.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 
 /** The labels a sample can get. */
@@ -58,6 +59,12 @@ export interface ParseLabelsOptions {
 
 const SOURCE_PATTERN = /^[^\s",]+$/;
 
+/** `s` with control characters escaped and cut to 80 characters, to quote in a one-line error. */
+function printable(s: string): string {
+  const cut = s.length > 80 ? s.slice(0, 80) + "…" : s;
+  return cut.replace(/[\p{Cc}\u2028\u2029]/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
 /** Whether `value` is one of {@link LABELS}. */
 export function isLabel(value: unknown): value is Label {
   return (LABELS as readonly unknown[]).includes(value);
@@ -67,13 +74,13 @@ export function isLabel(value: unknown): value is Label {
 function sourceProblem(source: string): string | undefined {
   return SOURCE_PATTERN.test(source)
     ? undefined
-    : `source "${source}" must be one word without spaces, commas or quotes`;
+    : `source "${printable(source)}" must be one word without spaces, commas or quotes`;
 }
 
 /** Why `text` is not a valid seed, or undefined when it is. */
 function seedProblem(text: string): string | undefined {
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) {
-    return `seed "${text}" is not a non-negative integer`;
+    return `seed "${printable(text)}" is not a non-negative integer`;
   }
   return undefined;
 }
@@ -105,7 +112,7 @@ export function parseLabels(text: string, options: ParseLabelsOptions = {}): Lab
     if (columns === 0) {
       const header = fields.join(",");
       if (header !== "seed,label" && header !== "seed,label,source") {
-        fail(`expected the header "seed,label" or "seed,label,source", got "${lines[i].trim()}"`);
+        fail(`expected the header "seed,label" or "seed,label,source", got "${printable(lines[i].trim())}"`);
       }
       columns = fields.length;
       continue;
@@ -120,7 +127,7 @@ export function parseLabels(text: string, options: ParseLabelsOptions = {}): Lab
     const [seedText, label, source = DEFAULT_SOURCE] = fields;
     const badSeed = seedProblem(seedText);
     if (badSeed) fail(badSeed);
-    if (!isLabel(label)) fail(`label "${label}" is not one of ${LABELS.join(", ")}`);
+    if (!isLabel(label)) fail(`label "${printable(label)}" is not one of ${LABELS.join(", ")}`);
     const badSource = sourceProblem(source);
     if (badSource) fail(badSource);
     const seed = Number(seedText);
@@ -141,7 +148,9 @@ export function formatLabels(set: LabelSet): string {
   const rows = ["seed,label,source"];
   for (const [seed, { label, source }] of set) {
     const problem = seedProblem(String(seed)) ??
-      (isLabel(label) ? sourceProblem(source) : `label "${label}" is not one of ${LABELS.join(", ")}`);
+      (isLabel(label)
+        ? sourceProblem(source)
+        : `label "${printable(String(label))}" is not one of ${LABELS.join(", ")}`);
     if (problem) throw new Error(`formatLabels: seed ${seed}: ${problem}`);
     rows.push(`${seed},${label},${source}`);
   }
@@ -160,7 +169,7 @@ export function formatLabels(set: LabelSet): string {
  * ```
  */
 export async function readLabels(path: string): Promise<LabelSet> {
-  return parseLabels(await Deno.readTextFile(path), { file: path });
+  return parseLabels(await readTextFileNamed(path), { file: path });
 }
 
 /** Write `set` to `path` (see {@link formatLabels}) atomically: readers see the old or the new file, whole. */

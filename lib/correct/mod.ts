@@ -6,12 +6,14 @@
  * - `artifact_classifier.ts`: artifact / normal / real on a frozen feature extractor (only the last fully
  *   connected layer is trained); `artifact_data.ts`: from labels to a trained, scored classifier;
  * - `defective_score.ts`: each unit's formula (1) mean IoU and formula (2) mean intersection with the artifact
- *   masks (Grad-CAM of the artifact class, `lib/gradcam/`);
+ *   masks (Grad-CAM of the artifact class, `lib/gradcam/`), and their JSON form;
  * - `baselines.ts`: random units and FID-based units;
  * - `sequential.ts`: single-layer corrections and Algorithm 1, layer by layer; `correction_file.ts`: a correction
  *   saved as a file, to sample the corrected generator later;
- * - `evaluate.ts`: FD, realism, precision and recall of (corrected) generations against real images; `table.ts`:
- *   the paper's table, per model and every model side by side;
+ * - `evaluate.ts`: FD, realism, precision and recall of (corrected) generations against real images, and the
+ *   failure metric (structure change); `table.ts`: the paper's table — each row's correction, per model and every
+ *   model side by side; `sweep.ts`: sweeps of sequential correction over n, λ and the stopping layer;
+ * - `figures.ts`: the grids and plotly figures of a correction run, from its data;
  * - `domain.ts`: a shipped model's generator, real images, backbone, features, criterion and artifact masks.
  *
  * @example
@@ -33,4 +35,6 @@ export * from "./sequential.ts";
 export * from "./correction_file.ts";
 export * from "./evaluate.ts";
 export * from "./table.ts";
+export * from "./sweep.ts";
+export * from "./figures.ts";
 export * from "./domain.ts";

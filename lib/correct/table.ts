@@ -6,6 +6,10 @@
  * The metric is called `fid` in the JSON (the issue's schema) whatever the features are; `metric` names it
  * honestly (`FD (scenes-net)`, or `FID` with Inception).
  *
+ * {@link tableCorrections} makes the correction of every row: the single-layer rows ablate the top units of one
+ * layer by their ranking (random, FID-based, DS (1), DS (2)); the sequential rows rescale the units Algorithm 1
+ * chose, under each rescaling rule.
+ *
  * @example
  * ```ts
  * import { combinedTableMarkdown } from "./table.ts";
@@ -18,6 +22,11 @@
  * @module
  */
 import { join } from "node:path";
+import { ablate, type Edits } from "../engine/edits.ts";
+import { type GeneratorDescription, stageIndex } from "../models/stages.ts";
+import { randomScores } from "./baselines.ts";
+import { type CorrectedLayer, correctionEdits, makeCorrection } from "./correction_file.ts";
+import { rankUnits, unitCount } from "./defective_score.ts";
 import type { GenerationMetrics } from "./evaluate.ts";
 
 /** The rows of the table, in order, and their short labels (the long ones say which layer and how many units). */
@@ -64,6 +73,55 @@ export function tableRow(label: string, m: GenerationMetrics): TableRow {
     precision: m.precision,
     recall: m.recall,
     ...m.extras,
+  };
+}
+
+/** What the rows of the table correct (see {@link tableCorrections}). */
+export interface TableCorrectionOptions {
+  /** The layer of the single-layer rows. */
+  layer: string;
+  /** Units per layer: a fraction (< 1) or a count; the single-layer rows ablate this many of `layer`. */
+  n: number;
+  /** Seed of the random ranking; default 0. */
+  seed?: number;
+  /** Unit scores of `layer` (highest ablated first): the FID-based baseline, formulas (1) and (2). */
+  scores: { fid_based: ArrayLike<number>; ds1: ArrayLike<number>; ds2: ArrayLike<number> };
+  /** Sequential correction's layers (`seq`) and those of the other rescaling rule (`seq_gentle`). */
+  sequential: { seq: readonly CorrectedLayer[]; seq_gentle: readonly CorrectedLayer[] };
+  /** Sequential correction's stopping layer (a count) and scale, for the labels. */
+  stop: number;
+  lambda: number;
+}
+
+/** One row's correction: its long label (which layer, how many units) and its edits. */
+export interface TableCorrection {
+  label: string;
+  edits: Edits;
+}
+
+/** The correction of every row of {@link TABLE_ROWS}, in order (`none` edits nothing). */
+export function tableCorrections(
+  model: GeneratorDescription,
+  options: TableCorrectionOptions,
+): Record<string, TableCorrection> {
+  const { layer, n, scores, sequential, stop, lambda } = options;
+  const units = model.stages[stageIndex(model, layer)].channels;
+  const top = unitCount(n, units);
+  const ablation = (name: string, ranking: ArrayLike<number>): TableCorrection => ({
+    label: `${name} (${top} units of ${layer})`,
+    edits: { [layer]: ablate(rankUnits(ranking).slice(0, top), units) },
+  });
+  const params = `(layer1…layer${stop}, n ${n}, λ ${lambda})`;
+  const steps = (layers: readonly CorrectedLayer[]) =>
+    correctionEdits(model, makeCorrection("sequential", layers));
+  return {
+    none: { label: "None", edits: {} },
+    random: ablation("Random", randomScores(units, { seed: options.seed ?? 0 })),
+    fid_based: ablation("FID-based", scores.fid_based),
+    ds1: ablation("DS (1)", scores.ds1),
+    ds2: ablation("DS (2)", scores.ds2),
+    seq: { label: `Seq. Corr. ${params}`, edits: steps(sequential.seq) },
+    seq_gentle: { label: `Seq. Corr., scale 1 − λ·DS ${params}`, edits: steps(sequential.seq_gentle) },
   };
 }
 

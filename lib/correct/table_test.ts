@@ -3,9 +3,12 @@ import {
   combinedTableMarkdown,
   type CorrectionTable,
   readCorrectionTables,
+  TABLE_ROWS,
+  tableCorrections,
   tableMarkdown,
   tableRow,
 } from "./table.ts";
+import { randomPggan } from "../models/pggan.ts";
 
 const metrics = (fd: number) => ({
   count: 10,
@@ -60,3 +63,59 @@ Deno.test("combinedTableMarkdown: one column per model, a dash where a model lac
   await assert.rejects(() => readCorrectionTables(dir), /scenes\/table\.json/);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("tableCorrections: every row of TABLE_ROWS; single-layer rows ablate the top units of the layer", () => {
+  const model = randomPggan([16, 16, 8]); // layer1, layer2: 16 units each
+  const ds1 = Array.from({ length: 16 }, (_, u) => u / 16); // unit 15 worst
+  const ds2 = Array.from({ length: 16 }, (_, u) => (u === 3 ? 1 : 0));
+  const fid = Array.from({ length: 16 }, (_, u) => 16 - u); // unit 0 worst
+  const seq = [{ layer: "layer1", units: [2, 5], scales: [0, 0.5] }];
+  const gentle = [{ layer: "layer1", units: [2], scales: [0.1] }, {
+    layer: "layer2",
+    units: [7],
+    scales: [0.2],
+  }];
+  const rows = tableCorrections(model, {
+    layer: "layer2",
+    n: 0.25,
+    scores: { fid_based: fid, ds1, ds2 },
+    sequential: { seq, seq_gentle: gentle },
+    stop: 2,
+    lambda: 0.9,
+  });
+  assert.deepEqual(Object.keys(rows), Object.keys(TABLE_ROWS));
+  for (const [name, row] of Object.entries(rows)) {
+    assert.ok(row.label.startsWith(TABLE_ROWS[name].slice(0, 6)));
+  }
+  assert.equal(rows.ds1.label, "DS (1) (4 units of layer2)");
+  assert.equal(rows.seq.label, "Seq. Corr. (layer1…layer2, n 0.25, λ 0.9)");
+  assert.equal(rows.seq_gentle.label, "Seq. Corr., scale 1 − λ·DS (layer1…layer2, n 0.25, λ 0.9)");
+  assert.deepEqual(rows.none.edits, {});
+  const ablated = (row: string) => {
+    const edit = rows[row].edits.layer2!;
+    assert.deepEqual(Object.keys(rows[row].edits), ["layer2"]);
+    return [...(edit.a as Float32Array)].flatMap((a, u) => (a === 1 ? [u] : []));
+  };
+  assert.deepEqual(ablated("ds1"), [12, 13, 14, 15]);
+  assert.deepEqual(ablated("fid_based"), [0, 1, 2, 3]);
+  assert.equal(ablated("ds2").length, 4);
+  assert.ok(ablated("ds2").includes(3));
+  assert.equal(ablated("random").length, 4);
+  // The random ranking is seeded: 4 units as a count are the same 4 units.
+  assert.deepEqual(rows.random, tableCorrections(model, rowsOptions(fid, ds1, ds2)).random);
+  assert.deepEqual(Object.keys(rows.seq.edits), ["layer1"]);
+  assert.deepEqual(Object.keys(rows.seq_gentle.edits), ["layer1", "layer2"]);
+  assert.equal((rows.seq.edits.layer1!.scale as Float32Array)[5], 0.5);
+  assert.throws(() => tableCorrections(model, { ...rowsOptions(fid, ds1, ds2), layer: "layer9" }), /layer9/);
+});
+
+function rowsOptions(fid: number[], ds1: number[], ds2: number[]) {
+  return {
+    layer: "layer2",
+    n: 4,
+    scores: { fid_based: fid, ds1, ds2 },
+    sequential: { seq: [], seq_gentle: [] },
+    stop: 1,
+    lambda: 0.5,
+  };
+}

@@ -3,7 +3,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { FeatureExtractor } from "../metrics/features.ts";
+import type { FeatureExtractor } from "../models/features.ts";
 
 /** A toy feature extractor for 8x8 RGB images: the mean colour of each quadrant (12 features). */
 export const QUADRANTS: FeatureExtractor = {

@@ -5,6 +5,7 @@
  *
  * @example
  * ```ts
+ * // requires: fashion-mnist
  * import { initBackend } from "../backend/backend.ts";
  * import { fashionImages, loadFashion } from "./fashion.ts";
  * await initBackend({ backend: "cpu" });
@@ -82,6 +83,7 @@ async function exists(path: string): Promise<boolean> {
  *
  * @example
  * ```ts
+ * // requires: fashion-mnist
  * import { loadFashion } from "./fashion.ts";
  * const { images, labels } = await loadFashion({ split: "train" }); // 60000 * 32 * 32 bytes, 60000 labels
  * ```
@@ -135,6 +137,7 @@ function pad(raw: Uint8Array, n: number): Uint8Array {
  *
  * @example
  * ```ts
+ * // requires: fashion-mnist
  * import { initBackend } from "../backend/backend.ts";
  * import { fashionImages, loadFashion } from "./fashion.ts";
  * await initBackend({ backend: "cpu" });

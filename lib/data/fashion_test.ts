@@ -1,25 +1,13 @@
 import { strict as assert } from "node:assert";
 import { gzipSync } from "node:zlib";
 import * as tf from "@tensorflow/tfjs-core";
-import { optionalTest } from "../../tests/optional.ts";
+import { fashionMnist, optionalTest } from "../../tests/optional.ts";
 import { initBackend } from "../backend/backend.ts";
-import { FASHION_CLASSES, FASHION_DIR, fashionImages, fashionLabels, loadFashion } from "./fashion.ts";
+import { FASHION_CLASSES, fashionImages, fashionLabels, loadFashion } from "./fashion.ts";
 
 await initBackend({ backend: "cpu" });
 
-function installed(): boolean {
-  try {
-    return Deno.statSync(`${FASHION_DIR}/train-images-idx3-ubyte.gz`).isFile;
-  } catch {
-    return false;
-  }
-}
-
-const dataset = {
-  what: "Debian's dataset-fashion-mnist",
-  available: installed(),
-  install: "apt-get install dataset-fashion-mnist",
-};
+const dataset = fashionMnist();
 
 optionalTest("Fashion-MNIST: counts, labels and padding", dataset, async () => {
   const train = await loadFashion({ split: "train" });

@@ -12,7 +12,8 @@
  * ```
  * @module
  */
-import { gunzipSync } from "node:zlib";
+import { readFileNamed } from "../io/read.ts";
+import { constants, gunzipSync } from "node:zlib";
 
 /** An IDX array: its dimensions and its values, row-major. */
 export interface IdxArray {
@@ -32,27 +33,64 @@ export interface IdxOptions {
 const UBYTE = 0x08;
 
 /**
- * Parse IDX bytes (already gunzipped). Validates the magic number, the rank and that the data size matches
- * the dimensions; errors name `opts.name`.
+ * Largest IDX file accepted, header included: 2^31 − 1 bytes (2 GiB), the most a `Uint8Array` holds on every
+ * host and four times EMNIST's largest file. A header announcing more is refused before any data is read.
  */
-export function parseIdx(bytes: Uint8Array, opts: IdxOptions = {}): IdxArray {
-  const name = opts.name ?? "IDX data";
-  if (bytes.length < 4) throw new Error(`${name}: not an IDX file (${bytes.length} bytes, no header)`);
+export const MAX_IDX_BYTES = 2 ** 31 - 1;
+
+/** What the first bytes of an IDX file say: its dimensions and its total size in bytes. */
+interface IdxHeader {
+  dims: number[];
+  headerSize: number;
+  /** Header plus values. */
+  totalSize: number;
+}
+
+/**
+ * Reads the header at the start of `bytes` (the whole file, or only its beginning): undefined if `bytes` is
+ * too short to hold it and `complete` is false; throws, naming `name`, if it is malformed, of another rank
+ * than `rank`, or announces more than {@link MAX_IDX_BYTES}.
+ */
+function readHeader(bytes: Uint8Array, name: string, rank: number | undefined, complete: boolean) {
+  if (bytes.length < 4) {
+    if (!complete) return undefined;
+    throw new Error(`${name}: not an IDX file (${bytes.length} bytes, no header)`);
+  }
   if (bytes[0] !== 0 || bytes[1] !== 0) {
     throw new Error(`${name}: not an IDX file (bad magic number 0x${hex(bytes.subarray(0, 4))})`);
   }
   if (bytes[2] !== UBYTE) {
     throw new Error(`${name}: unsupported IDX type 0x${bytes[2].toString(16)} (only unsigned bytes, 0x08)`);
   }
-  const rank = bytes[3];
-  if (opts.rank !== undefined && rank !== opts.rank) {
-    throw new Error(`${name}: expected ${opts.rank} dimensions (magic 0x0000080${opts.rank}), got ${rank}`);
+  const dimCount = bytes[3];
+  if (rank !== undefined && dimCount !== rank) {
+    throw new Error(`${name}: expected ${rank} dimensions (magic 0x0000080${rank}), got ${dimCount}`);
   }
-  const headerSize = 4 + 4 * rank;
-  if (bytes.length < headerSize) throw new Error(`${name}: truncated header (${bytes.length} bytes)`);
+  const headerSize = 4 + 4 * dimCount;
+  if (bytes.length < headerSize) {
+    if (!complete) return undefined;
+    throw new Error(`${name}: truncated header (${bytes.length} bytes)`);
+  }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const dims = Array.from({ length: rank }, (_, k) => view.getUint32(4 + 4 * k, false));
-  const count = dims.reduce((a, b) => a * b, 1);
+  const dims = Array.from({ length: dimCount }, (_, k) => view.getUint32(4 + 4 * k, false));
+  const totalSize = headerSize + dims.reduce((a, b) => a * b, 1);
+  if (totalSize > MAX_IDX_BYTES) {
+    const shape = dims.join(", ");
+    throw new Error(
+      `${name}: dimensions [${shape}] need ${totalSize} bytes, more than the ${MAX_IDX_BYTES} supported`,
+    );
+  }
+  return { dims, headerSize, totalSize } satisfies IdxHeader;
+}
+
+/**
+ * Parse IDX bytes (already gunzipped). Validates the magic number, the rank and that the data size matches
+ * the dimensions; errors name `opts.name`.
+ */
+export function parseIdx(bytes: Uint8Array, opts: IdxOptions = {}): IdxArray {
+  const name = opts.name ?? "IDX data";
+  const { dims, headerSize, totalSize } = readHeader(bytes, name, opts.rank, true)!;
+  const count = totalSize - headerSize;
   if (bytes.length - headerSize !== count) {
     throw new Error(
       `${name}: expected ${count} values for dimensions [${dims.join(", ")}], found ${
@@ -67,19 +105,54 @@ function hex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/** The largest IDX header: 4 bytes, then 255 dimensions of 4 bytes. */
+const MAX_HEADER_BYTES = 4 + 4 * 255;
+
 /**
  * Read an IDX file, gunzipping it when it starts with the gzip signature (as the `.gz` files do).
  * Errors name the file.
+ *
+ * Gunzipping is bounded by what the file can legitimately hold: the header is inflated first (from a
+ * growing prefix of the compressed bytes), and the whole file is then inflated with an output limit of the
+ * size its header announces (at most {@link MAX_IDX_BYTES}), so a gzip bomb fails after that many bytes.
  */
 export async function readIdxFile(path: string, opts: Omit<IdxOptions, "name"> = {}): Promise<IdxArray> {
-  let bytes: Uint8Array = await Deno.readFile(path);
-  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
+  return decodeIdx(await readFileNamed(path), { ...opts, name: path });
+}
+
+/** {@link readIdxFile} on the bytes of a file, gzipped or not; errors name `opts.name`. */
+export function decodeIdx(bytes: Uint8Array, opts: IdxOptions = {}): IdxArray {
+  const name = opts.name ?? "IDX data";
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = gunzipIdx(bytes, name, opts.rank);
+  return parseIdx(bytes, { ...opts, name });
+}
+
+function gunzipIdx(gz: Uint8Array, path: string, rank: number | undefined): Uint8Array {
+  const gunzip = (input: Uint8Array, maxOutputLength: number, partial: boolean): Uint8Array => {
     try {
-      const raw = gunzipSync(bytes);
-      bytes = new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
+      const raw = gunzipSync(input, {
+        maxOutputLength: Math.max(1, maxOutputLength),
+        ...(partial ? { finishFlush: constants.Z_SYNC_FLUSH } : {}),
+      });
+      return new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
     } catch (err) {
-      throw new Error(`${path}: could not gunzip: ${(err as Error).message}`, { cause: err });
+      if ((err as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") {
+        throw new Error(
+          `${path}: gzip data inflates to more than the ${maxOutputLength} bytes its IDX header announces`,
+          { cause: err },
+        );
+      }
+      const message = (err as Error).message.replace(/[\r\n]+/g, " ");
+      throw new Error(`${path}: could not gunzip: ${message}`, { cause: err });
     }
+  };
+  // The header from a prefix of the compressed bytes; a prefix of k bytes inflates to at most ~1032·k.
+  let header: IdxHeader | undefined;
+  for (let k = 256; header === undefined; k *= 4) {
+    const complete = k >= gz.length;
+    const start = gunzip(gz.subarray(0, k), 1032 * Math.min(k, gz.length) + MAX_HEADER_BYTES, !complete);
+    // Undefined while the prefix is too short; once it is the whole input, a short header throws.
+    header = readHeader(start.subarray(0, MAX_HEADER_BYTES), path, rank, complete);
   }
-  return parseIdx(bytes, { ...opts, name: path });
+  return gunzip(gz, header.totalSize, false);
 }

@@ -22,8 +22,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { convertChannels, type RawImage } from "../io/raw_image.ts";
-import { loadPngRaw } from "../io/png.ts";
-import { listPngs } from "../metrics/features.ts";
+import { listPngs, loadPngRaw } from "../io/png.ts";
 import { resizeBilinear } from "../tensor/upsample.ts";
 import { fashionImages, loadFashion } from "./fashion.ts";
 import { sceneBatch } from "./scenes.ts";

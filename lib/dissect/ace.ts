@@ -46,7 +46,7 @@ import {
   sceneConcepts,
   type SegmentFn,
   segmentMasks,
-} from "./segmenter.ts";
+} from "./segment_fn.ts";
 
 /** Options shared by {@link averageCausalEffect} and {@link rankUnitsByAce}. */
 export interface AceOptions {

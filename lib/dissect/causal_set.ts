@@ -45,7 +45,7 @@ import type { GeneratorDescription } from "../models/stages.ts";
 import { latents } from "../tensor/rng.ts";
 import { variableFrom } from "../tensor/variable.ts";
 import { progress as startProgress } from "../util/progress.ts";
-import { conceptIndex, sampleSeeds, sceneConcepts, type SegmentLogits } from "./segmenter.ts";
+import { conceptIndex, sampleSeeds, sceneConcepts, type SegmentLogits } from "./segment_fn.ts";
 import type { LayerDissection } from "./unit_iou.ts";
 
 /** Options of {@link optimizeCausalSet}. */
@@ -95,9 +95,15 @@ let variableCount = 0;
 export function alphaFromIoU(result: LayerDissection, concept: number | string): Float32Array {
   const k = conceptIndex(result.concepts, concept);
   const iou = result.counts.iou();
-  const column = Array.from({ length: result.counts.units }, (_, u) => iou[u * result.counts.concepts + k]);
-  const top = Math.max(...column);
-  return Float32Array.from(column, (v) => (top > 0 ? v / top : 0));
+  return alphaFromScores(
+    Array.from({ length: result.counts.units }, (_, u) => iou[u * result.counts.concepts + k]),
+  );
+}
+
+/** Per-unit scores (e.g. each unit's IoU with the concept) divided by the largest; zeros when none is positive. */
+export function alphaFromScores(scores: ArrayLike<number>): Float32Array {
+  const top = Math.max(...Array.from(scores));
+  return Float32Array.from(scores, (v) => (top > 0 ? v / top : 0));
 }
 
 /** Per-unit values as a `[C]` tensor or a number. */

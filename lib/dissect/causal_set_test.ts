@@ -7,7 +7,7 @@ import { randomPggan } from "../models/pggan.ts";
 import { assertNoLeak } from "../tensor/test_util.ts";
 import { alphaFromIoU, optimizeCausalSet } from "./causal_set.ts";
 import { CHANNEL_CONCEPTS, channelLogits, channelSegmenter, knownGenerator } from "./test_util.ts";
-import { dissectLayer } from "./unit_iou.ts";
+import { dissectLayer } from "./dissect_layer.ts";
 
 await initBackend({ backend: "cpu" });
 

@@ -41,7 +41,7 @@ import type { QuantileSketch } from "../stats/quantile_sketch.ts";
 import { tally } from "../stats/tally.ts";
 import { latents } from "../tensor/rng.ts";
 import { assertImageBatch } from "../tensor/shape.ts";
-import { conceptIndex, generateSegmented, sampleSeeds, sceneConcepts, type SegmentFn } from "./segmenter.ts";
+import { conceptIndex, generateSegmented, sampleSeeds, sceneConcepts, type SegmentFn } from "./segment_fn.ts";
 
 /** A pixel box `[x0, x1) × [y0, y1)` in image coordinates (columns x, rows y). */
 export interface PixelBox {

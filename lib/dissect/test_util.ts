@@ -1,10 +1,14 @@
 /**
- * Test helpers for lib/dissect (not re-exported by `mod.ts`): exact stand-in segmenters and a hand-made
- * generator whose units have known effects.
+ * Test helpers for lib/dissect (not re-exported by `mod.ts`): exact stand-in segmenters, a hand-made
+ * generator whose units have known effects, and the inputs and counts of a dissection computed directly.
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { TfjsGenerator } from "../engine/tfjs.ts";
 import type { GeneratorDescription } from "../models/stages.ts";
+import { quantiles } from "../tensor/quantile.ts";
+import { latents } from "../tensor/rng.ts";
+import { resizeBilinear } from "../tensor/upsample.ts";
 
 /** Concepts of {@link channelSegmenter}. */
 export const CHANNEL_CONCEPTS = ["red", "green", "blue", "dark"];
@@ -103,4 +107,64 @@ export function knownLabel(units: readonly number[]): number {
   );
   const top = Math.max(...rgb);
   return top <= 0 ? 3 : rgb.indexOf(top);
+}
+
+/** What {@link dissectionReference} computes, in JavaScript arrays. */
+export interface DissectionReference {
+  /** The layer's activations `[N, h, w, U]`, row-major. */
+  acts: Float32Array;
+  /** The activations upsampled (bilinear) to the image size: `[N·H·W, U]`. */
+  up: Float32Array;
+  /** {@link channelSegmenter}'s labels of the clamped images `[N·H·W]`. */
+  labels: Int32Array;
+  /** Each unit's exact 0.99 quantile over all positions of all images `[U]`. */
+  levels: Float32Array;
+}
+
+/** The inputs of a dissection of `layer` over `seeds` with {@link channelSegmenter}, computed directly. */
+export function dissectionReference(
+  model: GeneratorDescription,
+  layer: string,
+  seeds: number[],
+): DissectionReference {
+  const gen = new TfjsGenerator(model);
+  const z = latents(seeds, model.zDim);
+  const { output, traces } = gen.run(z, { trace: [layer], clamp: true });
+  const labels = channelSegmenter(output);
+  const up = resizeBilinear(traces[layer], [output.shape[1], output.shape[2]]);
+  const levels = quantiles(traces[layer], 0.99);
+  const result = {
+    acts: traces[layer].dataSync().slice() as Float32Array,
+    up: up.dataSync() as Float32Array,
+    labels: labels.dataSync() as Int32Array,
+    levels: levels.dataSync() as Float32Array,
+  };
+  tf.dispose([z, output, traces[layer], labels, up, levels]);
+  gen.dispose();
+  return result;
+}
+
+/**
+ * Unit–concept counts by loops: `intersection` `[U·K]`, `unitArea` `[U]`, `conceptArea` `[K]` of upsampled
+ * activations `up` `[P, U]` above `levels` `[U]` against `labels` `[P]` of `k` concepts.
+ */
+export function bruteCounts(up: Float32Array, labels: Int32Array, levels: ArrayLike<number>, k: number): {
+  intersection: Float64Array;
+  unitArea: Float64Array;
+  conceptArea: Float64Array;
+} {
+  const units = levels.length;
+  const intersection = new Float64Array(units * k);
+  const unitArea = new Float64Array(units);
+  const conceptArea = new Float64Array(k);
+  for (let p = 0; p < labels.length; p++) {
+    conceptArea[labels[p]]++;
+    for (let u = 0; u < units; u++) {
+      if (up[p * units + u] > levels[u]) {
+        unitArea[u]++;
+        intersection[u * k + labels[p]]++;
+      }
+    }
+  }
+  return { intersection, unitArea, conceptArea };
 }

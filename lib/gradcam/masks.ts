@@ -1,6 +1,7 @@
 /**
  * From class activation maps to masks: per-image min-max normalisation, bilinear upsampling to the image
- * size, then a threshold or the top fraction of pixels; and the IoU of such masks with a ground truth.
+ * size, then a threshold or the top fraction of pixels; the IoU of such masks with a ground truth, and
+ * {@link camMaskAgreement}: how well several mask functions agree with ground-truth masks over many images.
  *
  * Every CAM method of this folder ends with {@link normalizeCams} then {@link resizeCams} (the order of
  * pytorch-grad-cam: normalise at feature resolution, then upsample; bilinear interpolation keeps the values
@@ -10,7 +11,7 @@
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/backend.ts";
- * import { camMaskIoU, camMasks } from "./masks.ts";
+ * import { camMaskAgreement, camMaskIoU, camMasks } from "./masks.ts";
  *
  * await initBackend({ backend: "cpu" });
  * const raw = tf.tensor3d([0, 1, 2, 3], [1, 2, 2]); // [N, h, w] at feature resolution
@@ -18,6 +19,13 @@
  * const truth = tf.tensor3d([0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1], [1, 4, 4]);
  * const iou = camMaskIoU(masks, truth); // [1]
  * tf.dispose([raw, masks, truth, iou]);
+ *
+ * // Over many images, batch by batch: the mean IoU and areas of each mask function.
+ * const agreement = await camMaskAgreement([0, 1, 2], (ix) => tf.ones([ix.length, 4, 4, 3]) as tf.Tensor4D, {
+ *   masks: { all: (images) => tf.ones([images.shape[0], 4, 4]) as tf.Tensor3D },
+ *   truth: (images) => tf.ones([images.shape[0], 4, 4]) as tf.Tensor3D,
+ * });
+ * console.log(agreement.all); // { iou: 1, maskArea: 1, truthArea: 1 }
  * ```
  * @module
  */
@@ -122,4 +130,79 @@ export function camMaskIoU(masks: tf.Tensor, truth: tf.Tensor): tf.Tensor1D {
   assertShape(masks, ["N", "H", "W"], { name: "masks" });
   assertSameShape(masks, truth, { names: ["masks", "truth"] });
   return imageIoU(masks, truth) as tf.Tensor1D;
+}
+
+/**
+ * Masks `[N, H, W]` (0/1) of images `[N, H, W, C]`, given also the items the images are of (e.g. their latent
+ * seeds); the caller disposes the result, the images stay theirs.
+ */
+export type ImageMaskFn<T> = (images: tf.Tensor4D, items: T[]) => tf.Tensor3D | Promise<tf.Tensor3D>;
+
+/** How well masks agree with ground-truth masks: means over the images. */
+export interface MaskAgreement {
+  /** Mean per-image IoU ({@link camMaskIoU}). */
+  iou: number;
+  /** Mean share of each image's pixels in the mask. */
+  maskArea: number;
+  /** Mean share of each image's pixels in the ground truth. */
+  truthArea: number;
+}
+
+/** Options of {@link camMaskAgreement}. */
+export interface MaskAgreementOptions<T, K extends string> {
+  /** The mask functions compared, by name (e.g. one per CAM method). */
+  masks: Record<K, ImageMaskFn<T>>;
+  /** The ground-truth masks of images (e.g. the defect maps of generated scenes). */
+  truth: ImageMaskFn<T>;
+  /** Items per batch of images; default 32. */
+  batch?: number;
+}
+
+/**
+ * The agreement of each mask function with the ground truth over the images of `items`, made `batch` items at a
+ * time by `images` (e.g. a generator's images of latent seeds): per batch, every function's masks and the truth
+ * of the same images; the per-image IoU and areas are summed per batch in float32, the batch sums in float64.
+ *
+ * @returns one {@link MaskAgreement} per mask function, in the order of `options.masks`.
+ */
+export async function camMaskAgreement<T, K extends string>(
+  items: readonly T[],
+  images: (batch: T[]) => tf.Tensor4D | Promise<tf.Tensor4D>,
+  options: MaskAgreementOptions<T, K>,
+): Promise<Record<K, MaskAgreement>> {
+  if (items.length === 0) throw new Error("camMaskAgreement: no images to compare masks on");
+  const batch = options.batch ?? 32;
+  if (!(Number.isInteger(batch) && batch >= 1)) throw new Error(`batch: Expected ≥ 1, got ${batch}`);
+  const names = Object.keys(options.masks) as K[];
+  const sums = names.map(() => ({ iou: 0, maskArea: 0, truthArea: 0 }));
+  for (let start = 0; start < items.length; start += batch) {
+    const part = items.slice(start, start + batch);
+    const x = await images(part);
+    const owned: tf.Tensor[] = [x];
+    try {
+      const truth = await options.truth(x, part);
+      owned.push(truth);
+      for (const [k, name] of names.entries()) {
+        const masks = await options.masks[name](x, part);
+        owned.push(masks);
+        const [iou, area, truthArea] = tf.tidy(() => [
+          tf.sum(camMaskIoU(masks, truth)),
+          tf.sum(tf.mean(masks, [1, 2])),
+          tf.sum(tf.mean(truth, [1, 2])),
+        ]);
+        owned.push(iou, area, truthArea);
+        sums[k].iou += iou.dataSync()[0];
+        sums[k].maskArea += area.dataSync()[0];
+        sums[k].truthArea += truthArea.dataSync()[0];
+      }
+    } finally {
+      tf.dispose(owned);
+    }
+  }
+  const n = items.length;
+  return Object.fromEntries(names.map((name, k) => [name, {
+    iou: sums[k].iou / n,
+    maskArea: sums[k].maskArea / n,
+    truthArea: sums[k].truthArea / n,
+  }])) as Record<K, MaskAgreement>;
 }

@@ -3,7 +3,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../backend/backend.ts";
 import { assertClose, assertNoLeak } from "../tensor/test_util.ts";
 import { resizeBilinear } from "../tensor/upsample.ts";
-import { camMaskIoU, camMasks, normalizeCams, resizeCams } from "./masks.ts";
+import { camMaskAgreement, camMaskIoU, camMasks, normalizeCams, resizeCams } from "./masks.ts";
 
 await initBackend({ backend: "cpu" });
 
@@ -115,5 +115,62 @@ Deno.test("camMaskIoU: per-image IoU, 0 when both masks are empty", async () => 
     assert.deepEqual(iou.shape, [3]);
     assertClose(iou.dataSync(), [0.5, 1, 0], 1e-7);
     tf.dispose([masks, truth, iou]);
+  });
+});
+
+Deno.test("camMaskAgreement: mean IoU and areas of each mask function, batch by batch, nothing left behind", async () => {
+  // Item i is a 4x4 image; its truth is the first r = i % 4 + 1 rows.
+  const items = [0, 1, 2, 3, 4];
+  const rows = (i: number) => (i % 4) + 1;
+  const batches: number[][] = [];
+  const images = (batch: number[]) => {
+    batches.push(batch);
+    return tf.zeros([batch.length, 4, 4, 1]) as tf.Tensor4D;
+  };
+  // Masks of each image from its item (the images themselves are plain).
+  const fromItems =
+    (inside: (i: number, y: number, x: number) => boolean) => (x: tf.Tensor4D, ids: number[]) => {
+      assert.equal(x.shape[0], ids.length);
+      const data = Float32Array.from({ length: ids.length * 16 }, (_, p) => {
+        const i = ids[Math.floor(p / 16)], y = Math.floor((p % 16) / 4), xx = p % 4;
+        return inside(i, y, xx) ? 1 : 0;
+      });
+      return tf.tensor3d(data, [ids.length, 4, 4]);
+    };
+  await assertNoLeak(async () => {
+    const result = await camMaskAgreement(items, images, {
+      masks: { left: fromItems((_, __, x) => x < 2), top: fromItems((_, y) => y < 2) },
+      truth: fromItems((i, y) => y < rows(i)),
+      batch: 2,
+    });
+    assert.deepEqual(batches, [[0, 1], [2, 3], [4]]);
+    assert.deepEqual(Object.keys(result), ["left", "top"]);
+    const mean = (f: (i: number) => number) => items.reduce((s, i) => s + f(i), 0) / items.length;
+    // left: 8 pixels, 2r of them in the truth (4r pixels); top: 8 pixels, 4·min(r, 2) in it.
+    assertClose([result.left.iou], [mean((i) => (2 * rows(i)) / (8 + 2 * rows(i)))], 1e-6);
+    const top = (r: number) => (4 * Math.min(r, 2)) / (8 + 4 * r - 4 * Math.min(r, 2));
+    assertClose([result.top.iou], [mean((i) => top(rows(i)))], 1e-6);
+    assertClose([result.left.maskArea, result.top.maskArea], [0.5, 0.5], 1e-7);
+    assertClose([result.left.truthArea], [mean((i) => rows(i) / 4)], 1e-7);
+    assert.equal(result.top.truthArea, result.left.truthArea);
+  });
+});
+
+Deno.test("camMaskAgreement: a failing mask function frees the batch; no images is an error", async () => {
+  await assertNoLeak(async () => {
+    const images = (batch: number[]) => tf.zeros([batch.length, 4, 4, 3]) as tf.Tensor4D;
+    const truth = (x: tf.Tensor4D) => tf.zeros([x.shape[0], 4, 4]) as tf.Tensor3D;
+    await assert.rejects(
+      camMaskAgreement([0, 1], images, {
+        masks: {
+          bad: () => {
+            throw new Error("no CAM");
+          },
+        },
+        truth,
+      }),
+      /no CAM/,
+    );
+    await assert.rejects(camMaskAgreement([], images, { masks: {}, truth }), /no images/);
   });
 });

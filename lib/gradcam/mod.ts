@@ -6,11 +6,12 @@
  *   ({@link computeCam}) every method shares; a method only supplies its channel weights ({@link CamMethod});
  * - `grad_cam.ts`, `grad_cam_pp.ts`, `score_cam.ts`: the three methods;
  * - `methods.ts`: {@link cam}, any method by name;
- * - `masks.ts`: normalisation and upsampling of CAMs, masks by threshold or top fraction, mask IoU.
+ * - `masks.ts`: normalisation and upsampling of CAMs, masks by threshold or top fraction, mask IoU, and the
+ *   agreement of mask functions with ground-truth masks over many images ({@link camMaskAgreement}).
  *
  * @example
  * ```ts
- * import { cam, camMaskIoU, camMasks, classifierCamModel, gradCam } from "./mod.ts";
+ * import { cam, camMaskAgreement, camMaskIoU, camMasks, classifierCamModel, gradCam } from "./mod.ts";
  * ```
  * @module
  */

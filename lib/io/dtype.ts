@@ -110,7 +110,12 @@ export function numel(shape: readonly number[]): number {
 /** Throws unless `shape` is a list of non-negative integers. `what` prefixes the message. */
 export function checkShape(shape: unknown, what: string): asserts shape is number[] {
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    throw new Error(`${what}: shape must be a list of non-negative integers, got ${JSON.stringify(shape)}`);
+    const text = JSON.stringify(shape) ?? String(shape);
+    throw new Error(
+      `${what}: shape must be a list of non-negative integers, got ${
+        text.length > 80 ? text.slice(0, 80) + "…" : text
+      }`,
+    );
   }
 }
 
@@ -248,25 +253,82 @@ export interface StridedView {
   stride: readonly number[];
 }
 
+/** Options of {@link gatherStrided}. */
+export interface GatherOptions {
+  /** Prefix of error messages, e.g. `"model.pth: tensor 'w'"`; default `"strided view"`. */
+  what?: string;
+}
+
+/**
+ * Largest factor by which {@link gatherStrided} may expand its source (stride-0 dimensions repeat
+ * elements), beyond {@link GATHER_ALLOWANCE} elements that any view may have.
+ */
+export const MAX_EXPANSION = 64;
+/** Elements any strided view may have whatever its source's size: 2^24 (64 MiB of float32). */
+export const GATHER_ALLOWANCE = 2 ** 24;
+/** Elements no strided view may exceed: 2^31 − 1 (the size of the largest arrays most hosts can allocate). */
+export const MAX_GATHER_ELEMENTS = 2 ** 31 - 1;
+
 /**
  * Copies the strided `view` of `src` into a new row-major array of the same kind (for transposed, expanded
- * or sliced tensors). The caller checks that the view stays inside `src`.
+ * or sliced tensors). Throws, prefixed with `options.what`, if a size, stride or the offset is negative or
+ * not an integer, if the view reaches outside `src`, or if it has more than
+ * `max(GATHER_ALLOWANCE, MAX_EXPANSION × src.length)` elements (at most {@link MAX_GATHER_ELEMENTS}): a
+ * tiny storage expanded to billions of elements is a malformed (or hostile) file, not a tensor.
  */
-export function gatherStrided(src: TensorData, view: StridedView): TensorData {
+export function gatherStrided(src: TensorData, view: StridedView, options: GatherOptions = {}): TensorData {
+  const what = options.what ?? "strided view";
   const { shape, stride } = view;
+  if (
+    shape.length !== stride.length || !shape.every((d) => Number.isSafeInteger(d) && d >= 0) ||
+    !stride.every((s) => Number.isSafeInteger(s) && s >= 0) || !Number.isSafeInteger(view.offset)
+  ) {
+    throw new Error(
+      `${what}: size [${shape}], stride [${stride}] and offset ${view.offset} must be non-negative ` +
+        `integers (as many strides as sizes)`,
+    );
+  }
   const n = numel(shape);
-  const out = new (src.constructor as new (length: number) => TensorData)(n);
+  const limit = Math.min(MAX_GATHER_ELEMENTS, Math.max(GATHER_ALLOWANCE, MAX_EXPANSION * src.length));
+  if (n > limit) {
+    throw new Error(
+      `${what}: size [${shape}] has ${n} elements, more than the ${limit} allowed for a view of a ` +
+        `${src.length}-element storage (at most ${MAX_EXPANSION} times the storage, or ${GATHER_ALLOWANCE})`,
+    );
+  }
+  if (n > 0) {
+    let last = view.offset;
+    for (let k = 0; k < shape.length; k++) last += (shape[k] - 1) * stride[k];
+    if (view.offset < 0 || last >= src.length) {
+      throw new Error(
+        `${what}: size [${shape}], stride [${stride}] and offset ${view.offset} reach element ${last} ` +
+          `of a ${src.length}-element storage`,
+      );
+    }
+  }
+  let out: TensorData;
+  try {
+    out = new (src.constructor as new (length: number) => TensorData)(n);
+  } catch (e) {
+    throw new Error(`${what}: cannot allocate ${n} elements: ${(e as Error).message}`);
+  }
   const to = out as { [i: number]: number | bigint };
   const from = src as { [i: number]: number | bigint };
+  // Size-1 axes do not move through the source: without them every axis the odometer passes has wrapped,
+  // so each element costs amortized O(1) whatever the rank.
+  const sizes: number[] = [], steps: number[] = [];
+  shape.forEach((d, k) => {
+    if (d !== 1) sizes.push(d), steps.push(stride[k]);
+  });
   // Walk the output in row-major order with an odometer; `at` follows the matching source element.
-  const index = new Array<number>(shape.length).fill(0);
+  const index = new Array<number>(sizes.length).fill(0);
   let at = view.offset;
   for (let i = 0; i < n; i++) {
     to[i] = from[at];
-    for (let axis = shape.length - 1; axis >= 0; axis--) {
-      at += stride[axis];
-      if (++index[axis] < shape[axis]) break;
-      at -= stride[axis] * shape[axis];
+    for (let axis = sizes.length - 1; axis >= 0; axis--) {
+      at += steps[axis];
+      if (++index[axis] < sizes[axis]) break;
+      at -= steps[axis] * sizes[axis];
       index[axis] = 0;
     }
   }

@@ -93,3 +93,28 @@ Deno.test("gatherStrided copies transposed and expanded views", () => {
   const longs = gatherStrided(new BigInt64Array([7n, 8n]), { offset: 0, shape: [2], stride: [1] });
   assert.deepEqual([...longs], [7n, 8n]);
 });
+
+Deno.test("gatherStrided refuses negative sizes, views outside the source and huge expansions", () => {
+  const src = new Uint8Array(3);
+  const what = "m.pth: tensor 'w'";
+  assert.throws(() => gatherStrided(src, { offset: 0, shape: [-1, 3], stride: [0, 1] }, { what }), {
+    message: "m.pth: tensor 'w': size [-1,3], stride [0,1] and offset 0 must be non-negative integers " +
+      "(as many strides as sizes)",
+  });
+  assert.throws(() => gatherStrided(src, { offset: 0, shape: [2], stride: [-1] }, { what }), /non-negative/);
+  assert.throws(() => gatherStrided(src, { offset: 1, shape: [3], stride: [1] }, { what }), {
+    message: "m.pth: tensor 'w': size [3], stride [1] and offset 1 reach element 3 of a 3-element storage",
+  });
+  assert.throws(() => gatherStrided(src, { offset: 0, shape: [0x7fffffff], stride: [0] }, { what }), {
+    message: "m.pth: tensor 'w': size [2147483647] has 2147483647 elements, more than the 16777216 allowed " +
+      "for a view of a 3-element storage (at most 64 times the storage, or 16777216)",
+  });
+  assert.throws(
+    () => gatherStrided(src, { offset: 0, shape: [2 ** 40, 2 ** 40], stride: [0, 0] }),
+    /^Error: strided view: /,
+  );
+  // Many size-1 dimensions cost nothing; an empty view is fine anywhere.
+  const ones = new Array(1000).fill(1);
+  assert.deepEqual([...gatherStrided(src, { offset: 2, shape: [...ones, 2], stride: [...ones, 0] })], [0, 0]);
+  assert.equal(gatherStrided(src, { offset: 99, shape: [0, 5], stride: [1, 1] }).length, 0);
+});

@@ -1,6 +1,7 @@
 /**
  * File input and output: atomic writes, 8-bit image records, PNG files, checkpoints (safetensors, PyTorch
- * `.pth` read without executing code) and the layout conversions from PyTorch (the only place they happen).
+ * `.pth` read without executing code), numpy's `.npy` / `.npz` arrays (read only, no pickle) and the layout
+ * conversions from PyTorch (the only place they happen).
  *
  * @example
  * ```ts
@@ -18,3 +19,5 @@ export * from "./safetensors.ts";
 export * from "./pth.ts";
 export * from "./layout.ts";
 export * from "./hash.ts";
+export * from "./npy.ts";
+export * from "./npz.ts";

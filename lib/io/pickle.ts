@@ -6,8 +6,9 @@
  * JavaScript functions the allow-list returned.
  *
  * Python values map to JavaScript as: `None` → `null`, `bool` → `boolean`, `int` → `number` (or `bigint`
- * beyond 2^53), `float` → `number`, `str` → `string`, `bytes`/`bytearray` → `Uint8Array`, `list` → array,
- * `tuple` → frozen array, `dict` → `Map`, `set`/`frozenset` → `Set`.
+ * beyond 2^53, of at most {@link MAX_LONG_BYTES} bytes), `float` → `number`, `str` → `string`,
+ * `bytes`/`bytearray` → `Uint8Array`, `list` → array, `tuple` → frozen array, `dict` → `Map`,
+ * `set`/`frozenset` → `Set`.
  *
  * @example
  * ```ts
@@ -127,6 +128,26 @@ const OPCODE_NAMES: Record<number, string> = {
   0x98: "READONLY_BUFFER",
 };
 
+/**
+ * Largest `LONG1`/`LONG4` integer accepted, in bytes (8192 bits). State dicts hold nothing beyond 64 bits;
+ * the bound keeps a hostile pickle from making huge integers (and huge error messages).
+ */
+export const MAX_LONG_BYTES = 1024;
+
+const HEX_BYTES = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+
+/**
+ * `s` made safe to quote in a one-line error message: control characters (line breaks included) are
+ * escaped as `\uXXXX` and text beyond `max` characters is cut with `…`.
+ */
+export function printable(s: string, max = 120): string {
+  const cut = s.length > max ? s.slice(0, max) + "…" : s;
+  return cut.replace(
+    /[\p{Cc}\u2028\u2029]/gu,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
 /** Whether `v` came from a pickled tuple (tuples are frozen arrays, lists are not). */
 export function isTuple(v: unknown): v is readonly unknown[] {
   return Array.isArray(v) && Object.isFrozen(v);
@@ -135,7 +156,11 @@ export function isTuple(v: unknown): v is readonly unknown[] {
 /** A short description of an unpickled value for error messages, e.g. `int 3`, `tuple of 2`. */
 export function describePickled(v: unknown): string {
   if (v === null) return "None";
-  if (typeof v === "number" || typeof v === "bigint") return `number ${v}`;
+  if (typeof v === "number") return `number ${v}`;
+  if (typeof v === "bigint") {
+    const text = v.toString();
+    return text.length > 40 ? `number of ${text.length} digits (${text.slice(0, 12)}…)` : `number ${text}`;
+  }
   if (typeof v === "boolean") return `bool ${v}`;
   if (typeof v === "string") return `str ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + "…" : v)}`;
   if (v instanceof Uint8Array) return `bytes of length ${v.length}`;
@@ -202,10 +227,14 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): UnpickleR
     return text(end - pos + 1).slice(0, -1);
   };
   const long = (n: number): number | bigint => {
+    if (n > MAX_LONG_BYTES) fail(`integer of ${n} bytes is too large (at most ${MAX_LONG_BYTES})`);
     const b = take(n);
-    let v = 0n;
-    for (let i = n - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
-    if (n > 0 && b[n - 1] & 0x80) v -= 1n << BigInt(8 * n);
+    if (n === 0) return 0;
+    // Little-endian two's complement: hex digits most significant first, then one BigInt (linear in n).
+    const digits = new Array<string>(n);
+    for (let i = 0; i < n; i++) digits[i] = HEX_BYTES[b[n - 1 - i]];
+    let v = BigInt("0x" + digits.join(""));
+    if (b[n - 1] & 0x80) v -= 1n << BigInt(8 * n);
     return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
   };
 
@@ -243,7 +272,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): UnpickleR
     const v = options.findGlobal(module, name);
     if (v === undefined) {
       const hint = options.forbiddenHint ? ` (${options.forbiddenHint})` : "";
-      throw new Error(`forbidden global '${module}.${name}' in ${source}${hint}`);
+      throw new Error(`forbidden global '${printable(`${module}.${name}`)}' in ${source}${hint}`);
     }
     return v;
   };
@@ -392,7 +421,10 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): UnpickleR
       }
       case 0x65: { // APPENDS
         const items = popMark();
-        list().push(...items);
+        const l = list();
+        // A loop, not push(...items): spreading passes every item as an argument, which overflows the
+        // stack for long lists.
+        for (const item of items) l.push(item);
         break;
       }
       case 0x73: { // SETITEM

@@ -1,5 +1,6 @@
 /**
- * PNG encoding and decoding through npm `sharp` (libvips), for image tensors and {@link RawImage} records.
+ * PNG encoding and decoding through npm `sharp` (libvips), for image tensors and {@link RawImage} records;
+ * and the PNG files of a folder ({@link listPngs}).
  *
  * `sharp` is loaded on first use, so importing this module costs nothing until a PNG is read or written.
  * It is always fed 8-bit data: float input to sharp silently produces black images.
@@ -17,6 +18,7 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs-core";
+import { join } from "node:path";
 import type { Sharp, SharpOptions } from "sharp";
 import { writeFileAtomic } from "./atomic.ts";
 import {
@@ -101,19 +103,48 @@ export interface DecodePngOptions {
   name?: string;
 }
 
-/** Decode PNG bytes to an 8-bit {@link RawImage} (16-bit PNGs are reduced to 8 bits). */
+/**
+ * Largest image decoded, in pixels: 2^26 = 67,108,864 (8192 × 8192), 16 times a 2048 × 2048 photo and far
+ * beyond the project's samples and grids. Decoding needs up to 8 bytes per pixel (16-bit RGBA), so the bound
+ * keeps one image under 512 MiB; sharp's own default (0x3FFF², 268 million pixels) lets a 115-byte file
+ * claim gigabytes.
+ */
+export const MAX_PNG_PIXELS = 2 ** 26;
+
+/** Width and height from the IHDR chunk, which must come first; throws naming `name` if it is missing. */
+export function pngSize(bytes: Uint8Array, name = "PNG data"): { width: number; height: number } {
+  if (!isPng(bytes)) throw new Error(`${name} is not a PNG file (bad signature)`);
+  const ihdr = bytes.length >= 24 && String.fromCharCode(...bytes.subarray(12, 16)) === "IHDR";
+  if (!ihdr) throw new Error(`${name} is not a PNG file (no IHDR chunk after the signature)`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return { width: view.getUint32(16, false), height: view.getUint32(20, false) };
+}
+
+/**
+ * Decode PNG bytes to an 8-bit {@link RawImage} (16-bit PNGs are reduced to 8 bits). Throws, naming
+ * `opts.name`, for bytes that are not a PNG, an image of more than {@link MAX_PNG_PIXELS} pixels (read from
+ * the header before decoding anything) or data that does not decode.
+ */
 export async function decodePng(bytes: Uint8Array, opts: DecodePngOptions = {}): Promise<RawImage> {
   const name = opts.name ?? "PNG data";
-  if (!isPng(bytes)) throw new Error(`${name} is not a PNG file (bad signature)`);
+  const { width, height } = pngSize(bytes, name);
+  if (width === 0 || height === 0 || width * height > MAX_PNG_PIXELS) {
+    throw new Error(
+      `Could not decode ${name}: its header declares ${width} x ${height} pixels` +
+        (width === 0 || height === 0 ? "" : `, more than the ${MAX_PNG_PIXELS} supported`),
+    );
+  }
   const sharp = await loadSharp();
+  const options: SharpOptions = { limitInputPixels: MAX_PNG_PIXELS };
   let decoded;
   try {
-    const { channels } = await sharp(bytes).metadata();
+    const { channels } = await sharp(bytes, options).metadata();
     // sharp outputs sRGB unless told otherwise; keep grey PNGs grey.
-    const pipeline = channels <= 2 ? sharp(bytes).toColourspace("b-w") : sharp(bytes);
+    const pipeline = channels <= 2 ? sharp(bytes, options).toColourspace("b-w") : sharp(bytes, options);
     decoded = await pipeline.raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true });
   } catch (err) {
-    throw new Error(`Could not decode ${name}: ${(err as Error).message}`, { cause: err });
+    const message = (err as Error).message.trim().replace(/\s*[\r\n]+\s*/g, "; ");
+    throw new Error(`Could not decode ${name}: ${message}`, { cause: err });
   }
   const { data, info } = decoded;
   const raw: RawImage = {
@@ -156,4 +187,14 @@ export async function loadPngRaw(path: string, opts: Omit<DecodePngOptions, "nam
  */
 export async function loadPng(path: string, opts: Omit<DecodePngOptions, "name"> = {}): Promise<tf.Tensor3D> {
   return rawImageToTensor(await loadPngRaw(path, opts));
+}
+
+/** The PNG files of a folder (not recursive), sorted by name. Throws if there are none. */
+export async function listPngs(dir: string): Promise<string[]> {
+  const files: string[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.isFile && entry.name.toLowerCase().endsWith(".png")) files.push(entry.name);
+  }
+  if (files.length === 0) throw new Error(`${dir}: no .png files`);
+  return files.sort().map((f) => join(dir, f));
 }

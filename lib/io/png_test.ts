@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../backend/backend.ts";
-import { decodePng, encodePng, isPng, loadPng, loadPngRaw, savePng } from "./png.ts";
+import { decodePng, encodePng, isPng, listPngs, loadPng, loadPngRaw, savePng } from "./png.ts";
 import { convertChannels, type RawImage, toRawImage, toRawImages } from "./raw_image.ts";
 
 await initBackend({ backend: "cpu" });
@@ -109,4 +109,23 @@ Deno.test("grey PNGs with alpha and 16-bit PNGs decode to 8-bit", async () => {
   const img16 = await decodePng(png16);
   assert.equal(img16.channels, 1);
   assert.deepEqual(Array.from(img16.data), [0, 10, 255, 200]);
+});
+
+Deno.test("listPngs: a folder's PNG files, sorted by name; a missing or empty folder is an error", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const name of ["b.png", "a.PNG", "c.png"]) {
+      await savePng(join(dir, name), { data: new Uint8Array(3), height: 1, width: 1, channels: 3 });
+    }
+    await Deno.writeTextFile(join(dir, "notes.txt"), "not an image");
+    await Deno.mkdir(join(dir, "sub.png"));
+    const files = await listPngs(dir);
+    assert.deepEqual(files, ["a.PNG", "b.png", "c.png"].map((f) => join(dir, f)));
+    await assert.rejects(() => listPngs(join(dir, "does-not-exist-ganatomy")));
+    const empty = join(dir, "empty");
+    await Deno.mkdir(empty);
+    await assert.rejects(() => listPngs(empty), /empty: no .png files/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

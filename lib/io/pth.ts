@@ -24,8 +24,9 @@
  * ```
  * @module
  */
+import { readFileNamed } from "./read.ts";
 import { decodeElements, DType, DTYPE_SIZE, gatherStrided, HostTensor, numel, TensorData } from "./dtype.ts";
-import { describePickled, isTuple, PickleGlobal, unpickle } from "./pickle.ts";
+import { describePickled, isTuple, PickleGlobal, printable, unpickle } from "./pickle.ts";
 import { isZip, openZip } from "./zip.ts";
 
 /** Options of {@link readPth} and {@link parsePth}. */
@@ -48,15 +49,18 @@ export interface ReadPthOptions {
  * Reads a PyTorch checkpoint from a path or from its bytes. Returns the tensors as a flat map whose keys
  * join nested dict keys with dots (`{'G': {'w': t}}` → `"G.w"`); a `{'state_dict': ...}` wrapper is
  * unwrapped (see {@link ReadPthOptions.select}); a file holding a single tensor gives the key `""`.
- * Every tensor is contiguous and owns its data. Throws, naming the file (and the tensor when there is
- * one), on a forbidden global, a truncated or malformed file, or a tensor that does not fit its storage.
+ * Every tensor is contiguous and owns its data. A dict that occurs under two keys is flattened under the
+ * first one (the second is reported through {@link ReadPthOptions.onSkip}). Throws, naming the file (and the
+ * tensor when there is one), on a forbidden global, a truncated or malformed file, a dict that contains
+ * itself, or a tensor that does not fit its storage (negative sizes or strides, more than 64 dimensions, or
+ * an expansion far beyond its storage: see `gatherStrided`).
  */
 export async function readPth(
   source: string | Uint8Array,
   options: ReadPthOptions = {},
 ): Promise<Map<string, HostTensor>> {
   if (typeof source !== "string") return parsePth(source, options);
-  return parsePth(await Deno.readFile(source), { ...options, name: options.name ?? source });
+  return parsePth(await readFileNamed(source), { ...options, name: options.name ?? source });
 }
 
 /** {@link readPth} on bytes already in memory. */
@@ -93,7 +97,9 @@ class RootStorage {
 
   /** The elements; `what` prefixes the error if the file never provided them. */
   decoded(what: string): TensorData {
-    if (this.bytes === undefined) throw new Error(`${what}: storage '${this.key}' has no data in the file`);
+    if (this.bytes === undefined) {
+      throw new Error(`${what}: storage '${printable(this.key)}' has no data in the file`);
+    }
     this.#decoded ??= decodeElements(this.dtype, this.bytes);
     return this.#decoded;
   }
@@ -144,6 +150,12 @@ function allowedGlobals(source: string): (module: string, name: string) => unkno
     const [storage, offset, size, stride] = args;
     if (!(storage instanceof StorageView) || !isInt(offset) || !isIntTuple(size) || !isIntTuple(stride)) {
       return fail(`_rebuild_tensor_v2 got unexpected arguments (${args.map(describePickled).join(", ")})`);
+    }
+    if (size.length > MAX_RANK || stride.length > MAX_RANK) {
+      fail(
+        `tensor of ${size.length} dimensions (stride of ${stride.length}), ` +
+          `more than the ${MAX_RANK} supported`,
+      );
     }
     if (size.length !== stride.length) fail(`tensor of size [${size}] has stride [${stride}]`);
     return new TensorRef(storage, offset, [...size], [...stride]);
@@ -203,11 +215,13 @@ function storageFromPid(pid: unknown, roots: Map<string, RootStorage>, source: s
   }
   let root = roots.get(key);
   if (root === undefined) roots.set(key, root = new RootStorage(key, type.dtype, count));
-  if (root.dtype !== type.dtype) fail(`storage '${key}' is used both as ${root.dtype} and ${type.dtype}`);
+  if (root.dtype !== type.dtype) {
+    fail(`storage '${printable(key)}' is used both as ${root.dtype} and ${type.dtype}`);
+  }
   if (view === undefined || view === null) return new StorageView(root, 0, root.numel);
   // Legacy storage views: (view_key, offset, view_size), both in elements.
   if (!isTuple(view) || !isInt(view[1]) || !isInt(view[2]) || view[1] < 0 || view[1] + view[2] > root.numel) {
-    return fail(`storage '${key}' has a malformed or out-of-range view ${describePickled(view)}`);
+    return fail(`storage '${printable(key)}' has a malformed or out-of-range view ${describePickled(view)}`);
   }
   return new StorageView(root, view[1], view[2]);
 }
@@ -234,12 +248,16 @@ function loadZip(bytes: Uint8Array, source: string): unknown {
       if (root.bytes === undefined) {
         const name = `${prefix}data/${root.key}`;
         if (!zip.entries.has(name)) {
-          throw new Error(`${source}: storage '${root.key}' is missing (no entry ${name})`);
+          throw new Error(
+            `${source}: storage '${printable(root.key)}' is missing (no entry ${printable(name)})`,
+          );
         }
         const data = zip.read(name);
         const size = root.numel * DTYPE_SIZE[root.dtype];
         if (data.length < size) {
-          throw new Error(`${source}: storage '${root.key}' has ${data.length} bytes, expected ${size}`);
+          throw new Error(
+            `${source}: storage '${printable(root.key)}' has ${data.length} bytes, expected ${size}`,
+          );
         }
         root.bytes = data.subarray(0, size);
       }
@@ -296,17 +314,23 @@ function loadLegacy(bytes: Uint8Array, source: string): unknown {
   let pos = keys.end;
   for (const key of keys.value as string[]) {
     const root = roots.get(key);
-    if (root === undefined) throw new Error(`${source}: storage '${key}' is listed but never used`);
-    if (pos + 8 > bytes.length) throw new Error(`${source}: truncated before storage '${key}'`);
+    if (root === undefined) {
+      throw new Error(`${source}: storage '${printable(key)}' is listed but never used`);
+    }
+    if (pos + 8 > bytes.length) throw new Error(`${source}: truncated before storage '${printable(key)}'`);
     const count = view.getBigInt64(pos, true);
     if (count !== BigInt(root.numel)) {
-      throw new Error(`${source}: storage '${key}' holds ${count} elements, expected ${root.numel}`);
+      throw new Error(
+        `${source}: storage '${printable(key)}' holds ${count} elements, expected ${root.numel}`,
+      );
     }
     const size = root.numel * DTYPE_SIZE[root.dtype];
     pos += 8;
     if (pos + size > bytes.length) {
       throw new Error(
-        `${source}: truncated: storage '${key}' needs ${size} bytes, only ${bytes.length - pos} are left`,
+        `${source}: truncated: storage '${printable(key)}' needs ${size} bytes, only ${
+          bytes.length - pos
+        } are left`,
       );
     }
     root.bytes = bytes.subarray(pos, pos + size);
@@ -327,39 +351,95 @@ function flattenStateDict(root: unknown, source: string, options: ReadPthOptions
   if (options.select !== undefined) {
     for (const part of options.select.split(".")) {
       if (!(root instanceof Map) || !root.has(part)) {
-        const keys = root instanceof Map ? [...root.keys()].map(String).join(", ") : describePickled(root);
-        throw new Error(`${source}: no entry '${part}' of '${options.select}' (found: ${keys})`);
+        const keys = root instanceof Map ? [...root.keys()].map(keyText).join(", ") : describePickled(root);
+        throw new Error(
+          `${source}: no entry '${part}' of '${options.select}' (found: ${printable(keys, 200)})`,
+        );
       }
       root = root.get(part);
     }
   } else if (root instanceof Map && root.get("state_dict") instanceof Map) {
     for (const [k, v] of root) {
-      if (k !== "state_dict") skip(String(k), `${describePickled(v)} outside 'state_dict'`);
+      if (k !== "state_dict") skip(keyText(k), `${describePickled(v)} outside 'state_dict'`);
     }
     root = root.get("state_dict");
   }
 
-  const out = new Map<string, HostTensor>();
-  const visit = (value: unknown, key: string): void => {
-    if (value instanceof TensorRef) {
-      if (out.has(key)) throw new Error(`${source}: key '${key}' occurs twice after flattening nested dicts`);
-      out.set(key, materialize(value, `${source}: tensor '${key}'`));
-    } else if (value instanceof Map || (Array.isArray(value) && value.some((v) => v instanceof TensorRef))) {
-      const entries: Iterable<[unknown, unknown]> = value instanceof Map ? value : value.entries();
-      for (const [k, v] of entries) visit(v, key === "" ? String(k) : `${key}.${String(k)}`);
-    } else skip(key, describePickled(value));
-  };
   if (!(root instanceof Map) && !(root instanceof TensorRef)) {
     throw new Error(`${source}: expected a dict of tensors, found ${describePickled(root)}`);
   }
-  visit(root, "");
+
+  // Depth-first, in entry order, with an explicit stack: a pickle can nest dicts arbitrarily deep (no
+  // recursion to overflow) and can make a dict contain itself or share one dict between several keys (each
+  // container is flattened once: a cycle is an error, a shared dict is reported through onSkip).
+  const out = new Map<string, HostTensor>();
+  const firstKey = new Map<object, string>(); // container → the key it was flattened under
+  const open = new Set<object>(); // containers whose entries are being flattened (the current path)
+  type Frame = { container: object; key: string; entries: Iterator<[unknown, unknown]> };
+  const stack: Frame[] = [];
+  const enter = (value: unknown, key: string): void => {
+    if (value instanceof TensorRef) {
+      const name = printable(key);
+      if (out.has(key)) {
+        throw new Error(`${source}: key '${name}' occurs twice after flattening nested dicts`);
+      }
+      out.set(key, materialize(value, `${source}: tensor '${name}'`));
+    } else if (value instanceof Map || (Array.isArray(value) && value.some((v) => v instanceof TensorRef))) {
+      const seen = firstKey.get(value);
+      if (seen !== undefined) {
+        if (open.has(value)) {
+          const outer = seen === "" ? "the top-level dict" : `'${printable(seen)}'`;
+          throw new Error(
+            `${source}: ${describePickled(value)} at '${printable(key)}' contains itself (it is ${outer}): ` +
+              `not a state dict`,
+          );
+        }
+        skip(key, `${describePickled(value)}, the same object as '${printable(seen)}' (flattened there)`);
+        return;
+      }
+      firstKey.set(value, key);
+      open.add(value);
+      const entries = value instanceof Map ? value.entries() : (value as unknown[]).entries();
+      stack.push({ container: value, key, entries });
+    } else skip(key, describePickled(value));
+  };
+  enter(root, "");
+  while (stack.length > 0) {
+    const frame = stack[stack.length - 1];
+    const next = frame.entries.next();
+    if (next.done) {
+      open.delete(frame.container);
+      stack.pop();
+      continue;
+    }
+    const [k, v] = next.value;
+    enter(v, frame.key === "" ? keyText(k) : `${frame.key}.${keyText(k)}`);
+  }
   return out;
 }
+
+/** A dict key as a part of a dotted key: strings as they are, numbers and other scalars as `String` does. */
+function keyText(k: unknown): string {
+  if (typeof k === "string") return k;
+  if (k === null || typeof k !== "object") return String(k);
+  // A tuple key such as (1, 2) reads "1,2"; anything deeper is described, not stringified (a nested or
+  // self-containing tuple would make String recurse).
+  if (Array.isArray(k) && k.length <= 16 && k.every((e) => e === null || typeof e !== "object")) {
+    return k.map(String).join(",");
+  }
+  return `<${describePickled(k)}>`;
+}
+
+/** Most dimensions a tensor may have: far more than any real tensor has, few enough to check quickly. */
+const MAX_RANK = 64;
 
 /** Copies the strided view `ref` out of its storage into a new contiguous tensor. */
 function materialize(ref: TensorRef, what: string): HostTensor {
   const { storage, shape, stride } = ref;
   const dtype = storage.root.dtype;
+  if (shape.some((d) => d < 0) || stride.some((s) => s < 0)) {
+    throw new Error(`${what}: size [${shape}] and stride [${stride}] must not be negative`);
+  }
   const n = numel(shape);
   const base = storage.offset + ref.offset;
   if (n > 0) {
@@ -372,9 +452,12 @@ function materialize(ref: TensorRef, what: string): HostTensor {
     }
   }
   const src = storage.root.decoded(what);
-  const contiguous = shape.every((d, i) => d === 1 || stride[i] === numel(shape.slice(i + 1)));
+  let contiguous = true;
+  for (let i = shape.length - 1, inner = 1; i >= 0; inner *= shape[i--]) {
+    if (shape[i] !== 1 && stride[i] !== inner) contiguous = false;
+  }
   if (contiguous) return { dtype, shape, data: src.slice(base, base + n) };
 
   // General strides: transposed, expanded (stride 0) or sliced tensors.
-  return { dtype, shape, data: gatherStrided(src, { offset: base, shape, stride }) };
+  return { dtype, shape, data: gatherStrided(src, { offset: base, shape, stride }, { what }) };
 }

@@ -19,6 +19,7 @@
  * @module
  */
 import { writeFileAtomic } from "./atomic.ts";
+import { readFileNamed } from "./read.ts";
 import {
   checkHostTensor,
   checkShape,
@@ -56,6 +57,17 @@ export interface WriteSafetensorsOptions {
   dtype?: "F32" | "F16" | "BF16";
 }
 
+/** `s` with control characters escaped and cut to `max` characters, to quote in a one-line error. */
+function printable(s: string, max = 120): string {
+  const cut = s.length > max ? s.slice(0, max) + "…" : s;
+  return cut.replace(/[\p{Cc}\u2028\u2029]/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/** A JSON value from the header for an error message: one line, cut to 80 characters. */
+function shown(value: unknown): string {
+  return printable(JSON.stringify(value) ?? String(value), 80);
+}
+
 /** Largest header accepted, as in the reference implementation (guards against absurd allocations). */
 const MAX_HEADER_BYTES = 100_000_000;
 
@@ -68,7 +80,7 @@ export async function readSafetensors(
   options: ReadSafetensorsOptions = {},
 ): Promise<SafetensorsFile> {
   if (typeof source !== "string") return parseSafetensors(source, options);
-  return parseSafetensors(await Deno.readFile(source), { name: options.name ?? source });
+  return parseSafetensors(await readFileNamed(source), { name: options.name ?? source });
 }
 
 interface HeaderEntry {
@@ -90,6 +102,10 @@ export function parseSafetensors(bytes: Uint8Array, options: ReadSafetensorsOpti
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerBytes = view.getBigUint64(0, true);
+  // A safetensors header is a JSON object: a file whose 9th byte is not "{" is something else.
+  if (bytes.length > 8 && bytes[8] !== 0x7b && headerBytes > BigInt(bytes.length - 8)) {
+    fail(`not a safetensors file (it does not start with a header length and a JSON header)`);
+  }
   if (headerBytes > BigInt(bytes.length - 8)) {
     fail(
       `safetensors header length ${headerBytes} exceeds the ${
@@ -105,7 +121,7 @@ export function parseSafetensors(bytes: Uint8Array, options: ReadSafetensorsOpti
   try {
     header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, dataStart)));
   } catch (e) {
-    fail(`safetensors header is not valid JSON: ${(e as Error).message}`);
+    fail(`safetensors header is not valid JSON: ${printable((e as Error).message)}`);
   }
   if (typeof header !== "object" || header === null || Array.isArray(header)) {
     fail("safetensors header must be a JSON object");
@@ -120,7 +136,7 @@ export function parseSafetensors(bytes: Uint8Array, options: ReadSafetensorsOpti
       }
       for (const [k, v] of Object.entries(info as Record<string, unknown>)) {
         if (typeof v !== "string") {
-          fail(`__metadata__ value of '${k}' must be a string, got ${JSON.stringify(v)}`);
+          fail(`__metadata__ value of '${printable(k)}' must be a string, got ${shown(v)}`);
         }
         metadata[k] = v as string;
       }
@@ -133,9 +149,11 @@ export function parseSafetensors(bytes: Uint8Array, options: ReadSafetensorsOpti
   const byOffset = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
   let expected = 0;
   for (const [i, e] of byOffset.entries()) {
-    if (e.begin < expected) fail(`tensor '${e.name}' overlaps tensor '${byOffset[i - 1].name}'`);
+    if (e.begin < expected) {
+      fail(`tensor '${printable(e.name)}' overlaps tensor '${printable(byOffset[i - 1].name)}'`);
+    }
     if (e.begin > expected) {
-      fail(`${e.begin - expected} unused bytes before tensor '${e.name}' (at ${expected})`);
+      fail(`${e.begin - expected} unused bytes before tensor '${printable(e.name)}' (at ${expected})`);
     }
     expected = e.end;
   }
@@ -151,19 +169,19 @@ export function parseSafetensors(bytes: Uint8Array, options: ReadSafetensorsOpti
 
 /** Validates one header entry against the data section of `dataBytes` bytes. */
 function parseEntry(name: string, info: unknown, dataBytes: number, source: string): HeaderEntry {
-  const what = `${source}: tensor '${name}'`;
+  const what = `${source}: tensor '${printable(name)}'`;
   const fail = (msg: string): never => {
     throw new Error(`${what}: ${msg}`);
   };
   if (typeof info !== "object" || info === null) return fail("header entry must be an object");
   const { dtype, shape, data_offsets: offsets } = info as Record<string, unknown>;
-  if (!isDType(dtype)) return fail(`unsupported dtype ${JSON.stringify(dtype)}`);
+  if (!isDType(dtype)) return fail(`unsupported dtype ${shown(dtype)}`);
   checkShape(shape, what);
   if (
     !Array.isArray(offsets) || offsets.length !== 2 ||
     !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)
   ) {
-    return fail(`data_offsets must be [begin, end], got ${JSON.stringify(offsets)}`);
+    return fail(`data_offsets must be [begin, end], got ${shown(offsets)}`);
   }
   const [begin, end] = offsets as number[];
   if (begin > end || end > dataBytes) {

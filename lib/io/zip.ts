@@ -3,6 +3,9 @@
  * (zip64 included), and extracts stored entries (what PyTorch writes) or deflated ones (through
  * `node:zlib`), checking each entry's CRC-32. No encryption, no multi-disk archives.
  *
+ * Every field is bounds-checked against the file, and a deflated entry is inflated with its declared size
+ * as the output limit, so a small entry that would inflate to gigabytes fails at its declared size.
+ *
  * @example
  * ```ts
  * import { openZip } from "./zip.ts";
@@ -48,6 +51,16 @@ const ZIP64_EOCD_SIG = 0x06064b50;
 const CENTRAL_SIG = 0x02014b50;
 const LOCAL_SIG = 0x04034b50;
 const U32_MAX = 0xffffffff;
+/** Deflate's largest expansion: 258 bytes per 2 bits (1-bit length and distance codes), 1032:1. */
+const MAX_DEFLATE_RATIO = 1032;
+/** Largest inflated entry: 2^31 − 1 bytes, which a `Uint8Array` can hold on every host. */
+const MAX_INFLATED_BYTES = 2 ** 31 - 1;
+
+/** `s` with control characters escaped and cut to 120 characters, to quote in a one-line error. */
+function printable(s: string): string {
+  const cut = s.length > 120 ? s.slice(0, 120) + "…" : s;
+  return cut.replace(/[\p{Cc}\u2028\u2029]/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
 
 /** Whether `bytes` starts like a zip archive (a local file header). */
 export function isZip(bytes: Uint8Array): boolean {
@@ -114,6 +127,10 @@ export function openZip(bytes: Uint8Array, options: OpenZipOptions = {}): ZipArc
     const nameLength = view.getUint16(at + 28, true);
     const extraLength = view.getUint16(at + 30, true);
     const commentLength = view.getUint16(at + 32, true);
+    const recordEnd = at + 46 + nameLength + extraLength + commentLength;
+    if (recordEnd > dirOffset + dirSize) {
+      fail(`zip central directory record ${i} at byte ${at} runs past the end of the directory`);
+    }
     const name = decoder.decode(bytes.subarray(at + 46, at + 46 + nameLength));
     const entry: ZipEntry = {
       name,
@@ -123,65 +140,85 @@ export function openZip(bytes: Uint8Array, options: OpenZipOptions = {}): ZipArc
       size: view.getUint32(at + 24, true),
       localHeaderOffset: view.getUint32(at + 42, true),
     };
-    if (flags & 1) fail(`zip entry '${name}' is encrypted`);
+    if (flags & 1) fail(`zip entry '${printable(name)}' is encrypted`);
     readZip64Extra(entry, at + 46 + nameLength, extraLength);
     entries.set(name, entry);
-    at += 46 + nameLength + extraLength + commentLength;
+    at = recordEnd;
   }
 
-  // Zip64 sizes/offsets live in extra field 0x0001, present only for the fields saturated at 0xffffffff.
+  // Zip64 sizes/offsets live in extra field 0x0001, present only for the fields saturated at 0xffffffff,
+  // in the order size, compressed size, header offset. Every read stays inside the field.
   function readZip64Extra(entry: ZipEntry, start: number, length: number): void {
-    const needs = [entry.size, entry.compressedSize, entry.localHeaderOffset].some((v) => v === U32_MAX);
-    if (!needs) return;
-    for (let p = start; p + 4 <= start + length;) {
+    const saturated = (["size", "compressedSize", "localHeaderOffset"] as const).filter((f) =>
+      entry[f] === U32_MAX
+    );
+    if (saturated.length === 0) return;
+    const end = start + length;
+    for (let p = start; p + 4 <= end;) {
       const id = view.getUint16(p, true);
       const size = view.getUint16(p + 2, true);
+      if (p + 4 + size > end) break;
       if (id === 1) {
-        let q = p + 4;
-        if (entry.size === U32_MAX) {
-          entry.size = u64(q);
-          q += 8;
+        if (size < 8 * saturated.length) {
+          fail(
+            `zip entry '${printable(entry.name)}': its zip64 extra field has ${size} bytes, ` +
+              `${8 * saturated.length} needed for ${saturated.join(", ")}`,
+          );
         }
-        if (entry.compressedSize === U32_MAX) {
-          entry.compressedSize = u64(q);
-          q += 8;
-        }
-        if (entry.localHeaderOffset === U32_MAX) entry.localHeaderOffset = u64(q);
+        saturated.forEach((f, k) => entry[f] = u64(p + 4 + 8 * k));
         return;
       }
       p += 4 + size;
     }
-    fail(`zip entry '${entry.name}' lacks its zip64 extra field`);
+    fail(`zip entry '${printable(entry.name)}' lacks its zip64 extra field`);
   }
 
   function read(name: string): Uint8Array {
     const entry = entries.get(name);
-    if (entry === undefined) return fail(`zip entry '${name}' not found`);
+    const shown = printable(name);
+    if (entry === undefined) return fail(`zip entry '${shown}' not found`);
     const h = entry.localHeaderOffset;
     if (h + 30 > bytes.length || view.getUint32(h, true) !== LOCAL_SIG) {
-      fail(`zip local header of '${name}' at byte ${h} is missing (truncated file?)`);
+      fail(`zip local header of '${shown}' at byte ${h} is missing (truncated file?)`);
     }
     const start = h + 30 + view.getUint16(h + 26, true) + view.getUint16(h + 28, true);
     const end = start + entry.compressedSize;
     if (end > bytes.length) {
       fail(
-        `zip entry '${name}' needs bytes [${start}, ${end}) but the file has ${bytes.length} (truncated file?)`,
+        `zip entry '${shown}' needs bytes [${start}, ${end}) but the file has ${bytes.length} ` +
+          `(truncated file?)`,
       );
     }
     const raw = bytes.subarray(start, end);
     let data: Uint8Array;
     if (entry.method === 0) data = raw;
     else if (entry.method === 8) {
-      try {
-        data = new Uint8Array(inflateRawSync(raw));
-      } catch (e) {
-        return fail(`zip entry '${name}' fails to inflate: ${(e as Error).message}`);
+      // Deflate expands at most ~1032:1, so a larger declared size is a lie told before inflating anything;
+      // and the output may not exceed the declared size (a small entry must not inflate to gigabytes first).
+      if (entry.size > MAX_DEFLATE_RATIO * raw.length + 1024) {
+        fail(
+          `zip entry '${shown}' declares ${entry.size} bytes, more than deflate can make of ${raw.length}`,
+        );
       }
-    } else return fail(`zip entry '${name}' uses unsupported compression method ${entry.method}`);
+      if (entry.size > MAX_INFLATED_BYTES) {
+        fail(
+          `zip entry '${shown}' declares ${entry.size} bytes, more than the ${MAX_INFLATED_BYTES} supported`,
+        );
+      }
+      try {
+        // maxOutputLength must be ≥ 1; an empty entry that inflates to 1 byte fails the size check below.
+        data = new Uint8Array(inflateRawSync(raw, { maxOutputLength: Math.max(1, entry.size) }));
+      } catch (e) {
+        if ((e as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") {
+          return fail(`zip entry '${shown}' inflates to more than its declared ${entry.size} bytes`);
+        }
+        return fail(`zip entry '${shown}' fails to inflate: ${printable((e as Error).message)}`);
+      }
+    } else return fail(`zip entry '${shown}' uses unsupported compression method ${entry.method}`);
     if (data.length !== entry.size) {
-      fail(`zip entry '${name}' has ${data.length} bytes, expected ${entry.size}`);
+      fail(`zip entry '${shown}' has ${data.length} bytes, expected ${entry.size}`);
     }
-    if (checkCrc && crc32(data) >>> 0 !== entry.crc32) fail(`zip entry '${name}' fails its CRC-32 check`);
+    if (checkCrc && crc32(data) >>> 0 !== entry.crc32) fail(`zip entry '${shown}' fails its CRC-32 check`);
     return data;
   }
 

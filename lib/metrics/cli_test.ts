@@ -63,10 +63,10 @@ Deno.test("fid: feature files, then the saved statistics file, give scipy's valu
       { n_a: out.n_a, n_b: out.n_b, metric: out.metric, features: out.features },
       { n_a: 300, n_b: 250, metric: "FD (fixture-features)", features: "fixture-features" },
     );
-    assert.ok(relativeError(out.fid as number, expected.fid.well.fid) < 1e-6);
+    assert.ok(relativeError(out.fd as number, expected.fid.well.fid) < 1e-6);
     const again = await cli("fid", stats, b);
     assert.equal(again.code, 0, again.stderr);
-    assert.ok(relativeError((again.last as { fid: number }).fid, expected.fid.well.fid) < 1e-6);
+    assert.ok(relativeError((again.last as { fd: number }).fd, expected.fid.well.fid) < 1e-6);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -1,19 +1,23 @@
 /**
- * Feature extractors — the networks that turn images into the vectors the metrics compare — and the plumbing
- * around them: folders of PNGs in batches, feature files, and honest metric names.
+ * Feature extractors at work — the networks that turn images into the vectors the metrics compare
+ * ({@link FeatureExtractor}, `lib/models/features.ts`) — and the plumbing around them: folders of PNGs in
+ * batches, feature files, and honest metric names.
  *
  * A metric value means nothing without its feature space, so every extractor has a `name` that travels with
  * every result: "FID" is reserved for pytorch-fid's Inception-v3 weights ({@link FID_INCEPTION}); any other
- * network gives a "Fréchet distance" named after it, e.g. `FD (vgg16-fc2)` ({@link frechetMetricName}).
+ * network gives a "Fréchet distance" named after it, e.g. `FD (vgg16-fc2)` ({@link frechetMetricName}), and its
+ * value is reported under the key `fd`, never `fid` ({@link frechetValueKey}).
  *
  * Feature files are safetensors with one float32 tensor `features` `[N, D]` and the extractor's name in the
- * metadata key `ganatomy.features`.
+ * metadata key `ganatomy.features`. Features computed elsewhere may carry no name: they are in the space
+ * {@link UNNAMED_FEATURES} (see `inputs.ts` for how two inputs' spaces are matched).
  *
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/backend.ts";
- * import { extractFeatures, type FeatureExtractor, readFeatures, writeFeatures } from "./features.ts";
+ * import type { FeatureExtractor } from "../models/features.ts";
+ * import { extractFeatures, readFeatures, writeFeatures } from "./features.ts";
  * await initBackend({ backend: "cpu" });
  * // A toy extractor: the mean colour of each image.
  * const meanColour: FeatureExtractor = {
@@ -31,9 +35,9 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { join } from "node:path";
 import { loadPng } from "../io/png.ts";
 import { readSafetensors, writeSafetensors } from "../io/safetensors.ts";
+import type { FeatureExtractor } from "../models/features.ts";
 import { assertImageBatch } from "../tensor/shape.ts";
 
 /** The name of pytorch-fid's Inception-v3 (pool3, 2048-d): the only feature space whose distance is "FID". */
@@ -42,37 +46,17 @@ export const FID_INCEPTION = "inception-v3-fid";
 /** Metadata key naming the feature extractor in feature and statistics files. */
 export const FEATURES_KEY = "ganatomy.features";
 
-/** A network that maps images to feature vectors. */
-export interface FeatureExtractor {
-  /** What the features are; part of every metric result (see {@link frechetMetricName}). */
-  readonly name: string;
-  /** Length `D` of each feature vector. */
-  readonly dim: number;
-  /**
-   * Features of a batch: `images` `[N, H, W, C]` in [-1, 1] with C = 1 (grey, repeated to RGB) or 3, any size
-   * (each extractor resizes to its own input size). Returns `[N, D]` float32; the caller disposes it.
-   */
-  extract(images: tf.Tensor4D): tf.Tensor2D;
-  /** Release the network's weights. */
-  dispose(): void;
-}
+/** The feature-space name of inputs that carry none (e.g. `.npy` / `.npz` files, or safetensors without it). */
+export const UNNAMED_FEATURES = "unnamed features";
 
 /** "FID" for pytorch-fid's Inception features, else `FD (<name>)`: the Fréchet distance in another space. */
 export function frechetMetricName(features: string): string {
   return features === FID_INCEPTION ? "FID" : `FD (${features})`;
 }
 
-/**
- * `images` as RGB: grey `[N, H, W, 1]` is repeated to three channels (as pytorch-fid's `convert("RGB")`); RGB
- * is returned as is (the same tensor). The caller disposes a new tensor.
- *
- * @throws Error unless `images` is `[N, H, W, 1]` or `[N, H, W, 3]`.
- */
-export function toRgb(images: tf.Tensor4D): tf.Tensor4D {
-  const { c } = assertImageBatch(images, "images");
-  if (c === 3) return images;
-  if (c !== 1) throw new Error(`images: Expected 1 or 3 channels, got [${images.shape}]`);
-  return tf.tile(images, [1, 1, 1, 3]);
+/** The key of a Fréchet distance in a JSON result: `fid` for pytorch-fid's Inception features, else `fd`. */
+export function frechetValueKey(features: string): "fid" | "fd" {
+  return features === FID_INCEPTION ? "fid" : "fd";
 }
 
 /** Options of {@link extractFeatures}. */
@@ -135,16 +119,6 @@ export async function extractFeatures(
   return { data, count, dim: extractor.dim };
 }
 
-/** The PNG files of a folder (not recursive), sorted by name. Throws if there are none. */
-export async function listPngs(dir: string): Promise<string[]> {
-  const files: string[] = [];
-  for await (const entry of Deno.readDir(dir)) {
-    if (entry.isFile && entry.name.toLowerCase().endsWith(".png")) files.push(entry.name);
-  }
-  if (files.length === 0) throw new Error(`${dir}: no .png files`);
-  return files.sort().map((f) => join(dir, f));
-}
-
 /**
  * The PNG images of `files` as batches `[n, H, W, C]` in [-1, 1] (C = 1 for grey PNGs, else 3); each batch
  * belongs to the caller, who disposes it. All images must have the same size and channels.
@@ -179,13 +153,16 @@ export async function* pngBatches(
 export interface WriteFeaturesOptions {
   /** Length of each row. */
   dim: number;
-  /** The feature extractor's name, stored as `ganatomy.features`. */
-  name: string;
+  /** The feature extractor's name, stored as `ganatomy.features`; none (an unnamed feature file) if absent. */
+  name?: string;
   /** More metadata strings; default none. */
   metadata?: Record<string, string>;
 }
 
-/** Write `rows` (`N·dim` values) as a feature file: tensor `features` `[N, dim]`, the extractor's name in metadata. */
+/**
+ * Write `rows` (`N·dim` values) as a feature file: tensor `features` `[N, dim]`, the extractor's name in
+ * metadata (if given).
+ */
 export async function writeFeatures(
   path: string,
   rows: Float32Array,
@@ -194,14 +171,16 @@ export async function writeFeatures(
   const { dim, name } = options;
   if (rows.length % dim !== 0) throw new Error(`writeFeatures: ${rows.length} values are not rows of ${dim}`);
   await writeSafetensors(path, { features: { dtype: "F32", shape: [rows.length / dim, dim], data: rows } }, {
-    metadata: { ...options.metadata, [FEATURES_KEY]: name },
+    metadata: name === undefined ? { ...options.metadata } : { ...options.metadata, [FEATURES_KEY]: name },
   });
 }
 
 /** A feature file's contents. */
 export interface FeatureFile extends ExtractedFeatures {
-  /** The extractor's name from the metadata, or `"unknown features (<path>)"`. */
+  /** The extractor's name from the metadata, or {@link UNNAMED_FEATURES}. */
   name: string;
+  /** Whether the file names its feature space (false: `name` is {@link UNNAMED_FEATURES}). */
+  named: boolean;
 }
 
 /** Read a feature file (tensor `features` `[N, D]`, float). */
@@ -217,10 +196,12 @@ export async function readFeatures(path: string): Promise<FeatureFile> {
     throw new Error(`${path}: "features" must be float [N,D], got ${t.dtype} [${t.shape}]`);
   }
   const data = t.data instanceof Float32Array ? t.data : Float32Array.from(t.data);
+  const name = file.metadata[FEATURES_KEY];
   return {
     data,
     count: t.shape[0],
     dim: t.shape[1],
-    name: file.metadata[FEATURES_KEY] ?? `unknown features (${path})`,
+    name: name ?? UNNAMED_FEATURES,
+    named: name !== undefined,
   };
 }

@@ -5,10 +5,11 @@
  *     d² = |μ₁ − μ₂|² + tr Σ₁ + tr Σ₂ − 2 tr √(Σ₁ Σ₂)
  *
  * in float64. pytorch-fid (and clean-fid, torch-fidelity) take `scipy.linalg.sqrtm(Σ₁ Σ₂)` and its real trace;
- * here the trace comes from the eigenvalues of the symmetric `Lᵀ Σ₂ L` with `Σ₁ = L Lᵀ` (`linalg.ts`), which are
- * those of `Σ₁ Σ₂`. Measured agreement with pytorch-fid's formula on the fixtures (D = 64): relative 3e-14 on
- * well-conditioned covariances, 2e-8 on singular ones (where the zero eigenvalues of the product are rounding
- * noise whose square roots neither method can avoid); D = 2048 takes ≈ 13 s on one core.
+ * here the trace comes from the eigenvalues of the symmetric `Lᵀ Σ₂ L` with `Σ₁ = L Lᵀ`
+ * (`lib/tensor/linalg.ts`), which are those of `Σ₁ Σ₂`. Measured agreement with pytorch-fid's formula on the
+ * fixtures (D = 64): relative 3e-14 on well-conditioned covariances, 2e-8 on singular ones (where the zero
+ * eigenvalues of the product are rounding noise whose square roots neither method can avoid); D = 2048 takes
+ * ≈ 13 s on one core.
  *
  * Singular covariances (fewer samples than dimensions, `N ≤ D`): pytorch-fid's `sqrtm` stays finite there and
  * returns the exact trace of the singular product, so the value here is computed the same way, with a warning
@@ -28,7 +29,7 @@
  * @module
  */
 import { RunningMoments } from "../stats/moments.ts";
-import { traceSqrtProduct, type TraceSqrtResult } from "./linalg.ts";
+import { traceSqrtProduct, type TraceSqrtResult } from "../tensor/linalg.ts";
 
 /** A Gaussian fitted to `count` feature vectors: mean `[D]` and covariance `[D, D]` (row-major). */
 export interface GaussianStats {

@@ -25,6 +25,7 @@
  * ```
  * @module
  */
+import { readFileNamed } from "../io/read.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import { basename } from "node:path";
 import type { HostTensor } from "../io/dtype.ts";
@@ -32,7 +33,8 @@ import { sha256Hex } from "../io/hash.ts";
 import { convWeightToHWIO } from "../io/layout.ts";
 import { readPth } from "../io/pth.ts";
 import { resizeBilinear } from "../tensor/upsample.ts";
-import { type FeatureExtractor, FID_INCEPTION, toRgb } from "./features.ts";
+import { type FeatureExtractor, toRgb } from "../models/features.ts";
+import { FID_INCEPTION } from "./features.ts";
 
 /** SHA-256 prefix of pytorch-fid's weights, as in its torch-hub file name `pt_inception-2015-12-05-6726825d.pth`. */
 export const FID_WEIGHTS_SHA256_PREFIX = "6726825d";
@@ -301,7 +303,7 @@ export function fidInceptionFromStateDict(
  * weights are named `inception-v3 (<file name>)`, so their distances are reported as `FD (…)`, not FID.
  */
 export async function loadFidInception(path: string): Promise<FeatureExtractor> {
-  const bytes = await Deno.readFile(path);
+  const bytes = await readFileNamed(path);
   const official = (await sha256Hex(bytes)).startsWith(FID_WEIGHTS_SHA256_PREFIX);
   const weights = await readPth(bytes, { name: path });
   return fidInceptionFromStateDict(weights, {

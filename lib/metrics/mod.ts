@@ -1,8 +1,8 @@
 /**
  * Metrics of generated images against real ones, each agreeing with its reference implementation on the same
  * features: FID / Fréchet distance (pytorch-fid), KID (clean-fid, torch-fidelity), k-NN precision, recall and
- * realism score (Kynkäänniemi et al.'s official code) with density and coverage (Naeem et al.), the float64
- * linear algebra under them, and the feature extractors (pytorch-fid's Inception-v3, torchvision's VGG-16).
+ * realism score (Kynkäänniemi et al.'s official code) with density and coverage (Naeem et al.), and the
+ * feature extractors (pytorch-fid's Inception-v3, torchvision's VGG-16).
  * Every result names its feature space (`features.ts`).
  *
  * @example
@@ -22,7 +22,6 @@
  * ```
  * @module
  */
-export * from "./linalg.ts";
 export * from "./fid.ts";
 export * from "./kid.ts";
 export * from "./prdc.ts";
@@ -30,4 +29,4 @@ export * from "./features.ts";
 export * from "./inception.ts";
 export * from "./vgg.ts";
 export * from "./inputs.ts";
-export * from "./domain.ts";
+export * from "./domain_net.ts";

@@ -137,6 +137,20 @@ async function forEachDistanceBlock(
 }
 
 /**
+ * Throws unless `count` samples are enough for k-NN radii with `k`: each sample needs `k` others, so more
+ * than `k` samples. `what` names the set in the message (a path, or "real" / "fake").
+ */
+export function checkNeighbourCount(count: number, k: number, what: string): void {
+  if (!Number.isInteger(k) || k < 1) throw new Error(`k: Expected a positive integer, got ${k}`);
+  if (count <= k) {
+    throw new Error(
+      `${what}: ${count} sample${count === 1 ? "" : "s"}, but k-NN with k = ${k} needs more than ${k} ` +
+        `(each sample's radius is the distance to its k-th nearest other sample)`,
+    );
+  }
+}
+
+/**
  * The squared k-NN radius of every row of `features` `[N, D]` within its own set: the (k+1)-th smallest
  * squared distance, the row itself included (the official code's `np.partition(…)[:, k]`).
  *
@@ -194,6 +208,9 @@ export async function precisionRecall(
   const { N: nReal, D: d } = assertShape(real, ["N", "D"], { name: "real" });
   const nFake = assertShape(fake, ["N", d], { name: "fake" }).N;
   const k = options.k ?? 3;
+  // Up front, before any distance is computed: both sets need more than k samples.
+  checkNeighbourCount(nReal, k, "real");
+  checkNeighbourCount(nFake, k, "fake");
   const eps = options.eps ?? 1e-5;
   const realRadii = await nearestNeighbourRadii(real, k, options);
   const fakeRadii = await nearestNeighbourRadii(fake, k, options);

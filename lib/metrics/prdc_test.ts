@@ -2,7 +2,13 @@ import { strict as assert } from "node:assert";
 import * as tf from "@tensorflow/tfjs-core";
 import { type BackendName, initBackend } from "../backend/backend.ts";
 import { assertNoLeak } from "../tensor/test_util.ts";
-import { nearestNeighbourRadii, pairwiseSquaredDistances, percentile, precisionRecall } from "./prdc.ts";
+import {
+  checkNeighbourCount,
+  nearestNeighbourRadii,
+  pairwiseSquaredDistances,
+  percentile,
+  precisionRecall,
+} from "./prdc.ts";
 import { loadExpected, loadFeatureFixtures, maxRelativeError, toTensor2d } from "./test_util.ts";
 
 const fixtures = await loadFeatureFixtures();
@@ -75,4 +81,29 @@ Deno.test("precisionRecall: identical sets have precision = recall = coverage = 
   const other = tf.zeros([10, 3]) as tf.Tensor2D;
   await assert.rejects(() => precisionRecall(real, other), /fake: Expected \[N,64\], got \[10,3\]/);
   tf.dispose([real, other]);
+});
+
+Deno.test("precisionRecall: too few samples for k are refused up front, naming the set and the count", async () => {
+  await initBackend({ backend: "cpu" });
+  const many = tf.zeros([10, 2]) as tf.Tensor2D, two = tf.zeros([2, 2]) as tf.Tensor2D;
+  await assertNoLeak(async () => {
+    await assert.rejects(() => precisionRecall(many, two, { k: 3 }), {
+      message:
+        "fake: 2 samples, but k-NN with k = 3 needs more than 3 (each sample's radius is the distance " +
+        "to its k-th nearest other sample)",
+    });
+    await assert.rejects(
+      () => precisionRecall(two, many, { k: 2 }),
+      /^Error: real: 2 samples, but k-NN with k = 2/,
+    );
+    await assert.rejects(
+      () => precisionRecall(many, many, { k: 0 }),
+      /k: Expected a positive integer, got 0/,
+    );
+  });
+  assert.throws(
+    () => checkNeighbourCount(1, 1, "x.npy"),
+    /^Error: x\.npy: 1 sample, but k-NN with k = 1 needs more than 1/,
+  );
+  tf.dispose([many, two]);
 });

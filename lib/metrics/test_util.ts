@@ -1,24 +1,20 @@
 /**
- * Test helpers for lib/metrics and lib/stats/moments (not re-exported by `mod.ts`): the reference data written by
- * `tests/fixtures/make_metric_fixtures.py`, and relative-error checks.
+ * Test helpers for lib/metrics (not re-exported by `mod.ts`): the reference data written by
+ * `tests/fixtures/make_metric_fixtures.py` and relative-error checks (shared with lib/stats, whose
+ * `test_util.ts` holds them), and the numpy / scipy reference values.
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { HostTensor } from "../io/dtype.ts";
-import { readSafetensors } from "../io/safetensors.ts";
+import { fixturePath } from "../stats/test_util.ts";
 
-/** The fixture folder, `tests/fixtures/metrics/`. */
-export const FIXTURES = new URL("../../tests/fixtures/metrics/", import.meta.url);
-
-/** The path of a file in the fixture folder. */
-export function fixturePath(name: string): string {
-  return new URL(name, FIXTURES).pathname;
-}
-
-/** The float feature sets and numpy statistics of `features.safetensors`, by name. */
-export async function loadFeatureFixtures(): Promise<Map<string, HostTensor>> {
-  return (await readSafetensors(fixturePath("features.safetensors"))).tensors;
-}
+export {
+  fixturePath,
+  FIXTURES,
+  loadFeatureFixtures,
+  maxRelativeError,
+  relativeError,
+} from "../stats/test_util.ts";
 
 /** `expected.json`: the numpy / scipy reference values (see make_metric_fixtures.py for the layout). */
 // deno-lint-ignore no-explicit-any
@@ -30,22 +26,4 @@ export async function loadExpected(): Promise<any> {
 export function toTensor2d(t: HostTensor | undefined, name = "fixture"): tf.Tensor2D {
   if (!t || t.shape.length !== 2) throw new Error(`${name}: Expected a [N,D] fixture tensor`);
   return tf.tensor2d(Float32Array.from(t.data as Float32Array), [t.shape[0], t.shape[1]]);
-}
-
-/** `|actual − expected| / max(|expected|, floor)`. */
-export function relativeError(actual: number, expected: number, floor = 1e-300): number {
-  return Math.abs(actual - expected) / Math.max(Math.abs(expected), floor);
-}
-
-/** The largest {@link relativeError} over two arrays (relative to the largest expected magnitude). */
-export function maxRelativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  if (actual.length !== expected.length) {
-    throw new Error(`Expected ${expected.length} values, got ${actual.length}`);
-  }
-  let scale = 0, err = 0;
-  for (let i = 0; i < expected.length; i++) {
-    scale = Math.max(scale, Math.abs(expected[i]));
-    err = Math.max(err, Math.abs(actual[i] - expected[i]));
-  }
-  return err / (scale || 1);
 }

@@ -26,7 +26,7 @@ import type { HostTensor } from "../io/dtype.ts";
 import { convWeightToHWIO, linearWeightToIO, permute } from "../io/layout.ts";
 import { readPth } from "../io/pth.ts";
 import { resizeBilinear } from "../tensor/upsample.ts";
-import { type FeatureExtractor, toRgb } from "./features.ts";
+import { type FeatureExtractor, toRgb } from "../models/features.ts";
 
 const INPUT_SIZE = 224;
 /** Spatial size after the last pool at 224×224 input (torchvision's adaptive pool is then the identity). */

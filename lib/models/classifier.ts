@@ -17,6 +17,9 @@
  * Two kinds of outputs: `multiclass` (softmax over the classes, e.g. Fashion-MNIST's 10) and `multilabel`
  * (one independent sigmoid per attribute, e.g. "has door" for each scene class).
  *
+ * This file is the network (parameters, forward pass, loss, files); its labelled data are
+ * `classifier_data.ts` and its held-out evaluation `classifier_eval.ts`.
+ *
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
@@ -36,13 +39,9 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { HostTensor } from "../io/dtype.ts";
-import { readParamFile, saveParamFile, type SaveParamOptions } from "./param_file.ts";
-import { FASHION_CLASSES, fashionImages, fashionLabels, loadFashion } from "../data/fashion.ts";
-import { NUM_SCENE_CLASSES, SCENE_CLASSES } from "../data/scene_classes.ts";
-import { sceneBatch } from "../data/scenes.ts";
-import { SCENES_HELDOUT_OFFSET } from "../data/source.ts";
 import { Rng } from "../tensor/rng.ts";
-import { variableFrom } from "../tensor/variable.ts";
+import { readParamFile, saveParamFile, type SaveParamOptions } from "./param_file.ts";
+import { variablesFromWeights } from "./weights.ts";
 
 /** Shape and outputs of a classifier. */
 export interface ClassifierConfig {
@@ -78,8 +77,6 @@ export interface Classifier {
   config: ClassifierConfig;
   params: Record<string, tf.Variable>;
 }
-
-let modelsMade = 0;
 
 function checkConfig(config: ClassifierConfig): void {
   const { resolution, widths, outputs } = config;
@@ -154,25 +151,10 @@ export function classifierFromWeights(
   weights: Record<string, HostTensor> | Map<string, HostTensor>,
   options: ClassifierOptions = {},
 ): Classifier {
-  const get = (name: string) => weights instanceof Map ? weights.get(name) : weights[name];
-  const shapes = classifierShapes(config);
-  const scope = options.scope ?? (modelsMade === 0 ? "classifier" : `classifier#${modelsMade}`);
-  modelsMade++;
-  const params: Record<string, tf.Variable> = {};
-  try {
-    for (const [name, shape] of Object.entries(shapes)) {
-      const w = get(name);
-      if (!w) throw new Error(`classifier: missing parameter "${name}"`);
-      if (w.shape.length !== shape.length || w.shape.some((d, i) => d !== shape[i])) {
-        throw new Error(`classifier: parameter "${name}" has shape [${w.shape}], expected [${shape}]`);
-      }
-      params[name] = variableFrom(Float32Array.from(w.data as Float32Array), shape, `${scope}/${name}`);
-    }
-  } catch (e) {
-    tf.dispose(Object.values(params));
-    throw e;
-  }
-  return { config, params };
+  return {
+    config,
+    params: variablesFromWeights("classifier", classifierShapes(config), weights, options.scope),
+  };
 }
 
 /** Free the classifier's variables. */
@@ -308,170 +290,4 @@ export async function loadClassifier(path: string, options: ClassifierOptions = 
   } catch (e) {
     throw new Error(`${path}: ${(e as Error).message}`);
   }
-}
-
-/** A batch of images with their targets (class ids int32 `[N]`, or 0/1 float32 `[N, K]`). */
-export interface LabelledBatch {
-  images: tf.Tensor4D;
-  targets: tf.Tensor;
-}
-
-/** Labelled images of a data set, drawn by index. */
-export interface LabelledData {
-  name: string;
-  /** What the images and targets are, for model cards. */
-  description: string;
-  /** Number of distinct samples; indices run from 0 to size − 1. */
-  size: number;
-  /** Names of the targets, and their kind (what a classifier of these data outputs). */
-  outputs: string[];
-  kind: ClassifierConfig["kind"];
-  resolution: number;
-  channels: number;
-  /** The batch of these indices; the caller disposes both tensors. */
-  batch(indices: readonly number[]): LabelledBatch;
-}
-
-/**
- * 0/1 presence of each class in label maps: float32 `[N, classes]` for class ids `[N, H, W]` (a class is
- * present when at least one pixel has it). The caller disposes the result.
- */
-export function presenceTargets(labels: tf.Tensor, classes: number): tf.Tensor2D {
-  if (labels.rank !== 3) throw new Error(`presenceTargets: Expected [N,H,W], got [${labels.shape}]`);
-  return tf.tidy(() => {
-    const onehot = tf.oneHot(tf.cast(tf.reshape(labels, [labels.shape[0], -1]), "int32"), classes); // [N, H·W, K]
-    return tf.cast(tf.max(onehot, 1), "float32") as tf.Tensor2D;
-  });
-}
-
-/**
- * The labelled data of a feature network: `fashion` (Fashion-MNIST, 10 classes; `train` or `test` split) or
- * `scenes` (procedural scenes with the presence of each scene class as attributes; index `i` is the scene of
- * seed `i`, from `SCENES_HELDOUT_OFFSET` on in the `test` split).
- *
- * @param options `split`: `"train"` (default) or `"test"`; `dir`: Fashion-MNIST's folder (default Debian's).
- */
-export async function labelledData(
-  name: string,
-  options: { split?: "train" | "test"; dir?: string } = {},
-): Promise<LabelledData> {
-  const split = options.split ?? "train";
-  if (name === "fashion") {
-    const data = await loadFashion({ split, dir: options.dir });
-    return {
-      name,
-      description: `Fashion-MNIST ${
-        split === "train" ? "training" : "test"
-      } images (32x32 grey, padded) and classes`,
-      size: data.labels.length,
-      outputs: [...FASHION_CLASSES],
-      kind: "multiclass",
-      resolution: 32,
-      channels: 1,
-      batch: (indices) => ({ images: fashionImages(data, indices), targets: fashionLabels(data, indices) }),
-    };
-  }
-  if (name === "scenes") {
-    const offset = split === "train" ? 0 : SCENES_HELDOUT_OFFSET;
-    return {
-      name,
-      description:
-        `procedural scenes (64x64 RGB), ${
-          split === "train" ? "training seeds [0, 1e6)" : `held-out seeds from ${offset}`
-        }; ` +
-        "targets: presence (≥ 1 pixel) of each scene class in the true label map",
-      size: 1_000_000,
-      outputs: SCENE_CLASSES.map((c) => c.name),
-      kind: "multilabel",
-      resolution: 64,
-      channels: 3,
-      batch(indices) {
-        const { images, labels } = sceneBatch(indices.map((i) => offset + i));
-        const targets = presenceTargets(labels, NUM_SCENE_CLASSES);
-        labels.dispose();
-        return { images, targets };
-      },
-    };
-  }
-  throw new Error(`labelledData: unknown data set "${name}"; known: fashion, scenes`);
-}
-
-/** Held-out quality of a classifier. */
-export interface ClassifierMetrics {
-  /** Samples scored. */
-  count: number;
-  /** Multiclass: fraction classified right. Multilabel: mean over the outputs of the per-output accuracy. */
-  accuracy: number;
-  /** Multilabel: mean over the outputs of the per-output F1 (an output never present nor predicted counts 1). */
-  meanF1?: number;
-  /** Per output (class or attribute) by name: accuracy of that output (multiclass: recall of the class). */
-  perOutputAccuracy: Record<string, number>;
-  /** Multilabel: F1 of each output. */
-  perOutputF1?: Record<string, number>;
-  /** Multilabel: fraction of samples where each output is present. */
-  prevalence?: Record<string, number>;
-}
-
-/**
- * Score a classifier on the samples `indices` of labelled data.
- *
- * @param options `batch`: samples per forward pass (default 100).
- */
-export async function evaluateClassifier(
-  model: Classifier,
-  data: { data: LabelledData; indices: readonly number[] },
-  options: { batch?: number } = {},
-): Promise<ClassifierMetrics> {
-  const { outputs, kind } = model.config;
-  if (data.data.kind !== kind || data.data.outputs.join() !== outputs.join()) {
-    throw new Error(
-      `evaluateClassifier: the model's outputs (${kind}: ${outputs}) are not those of ${data.data.name}`,
-    );
-  }
-  const k = outputs.length;
-  const batch = options.batch ?? 100;
-  // Multiclass: per class, [right, total]. Multilabel: per output, true/false positives/negatives.
-  const right = new Float64Array(k), total = new Float64Array(k);
-  const tp = new Float64Array(k),
-    fp = new Float64Array(k),
-    fn = new Float64Array(k),
-    tn = new Float64Array(k);
-  for (let i = 0; i < data.indices.length; i += batch) {
-    const { images, targets } = data.data.batch(data.indices.slice(i, i + batch));
-    const predicted = predict(model, images);
-    const [p, t] = await Promise.all([predicted.data(), targets.data()]);
-    tf.dispose([images, targets, predicted]);
-    if (kind === "multiclass") {
-      for (let j = 0; j < t.length; j++) {
-        total[t[j]]++;
-        if (p[j] === t[j]) right[t[j]]++;
-      }
-    } else {
-      for (let j = 0; j < t.length; j++) {
-        const c = j % k;
-        const counts = t[j] > 0.5 ? (p[j] ? tp : fn) : (p[j] ? fp : tn);
-        counts[c]++;
-      }
-    }
-  }
-  const count = data.indices.length;
-  const byName = (f: (c: number) => number) => Object.fromEntries(outputs.map((name, c) => [name, f(c)]));
-  const mean = (f: (c: number) => number) => outputs.reduce((s, _, c) => s + f(c), 0) / k;
-  if (kind === "multiclass") {
-    return {
-      count,
-      accuracy: right.reduce((a, b) => a + b, 0) / count,
-      perOutputAccuracy: byName((c) => (total[c] ? right[c] / total[c] : NaN)),
-    };
-  }
-  const acc = (c: number) => (tp[c] + tn[c]) / count;
-  const f1 = (c: number) => (tp[c] + fp[c] + fn[c] === 0 ? 1 : (2 * tp[c]) / (2 * tp[c] + fp[c] + fn[c]));
-  return {
-    count,
-    accuracy: mean(acc),
-    meanF1: mean(f1),
-    perOutputAccuracy: byName(acc),
-    perOutputF1: byName(f1),
-    prevalence: byName((c) => (tp[c] + fn[c]) / count),
-  };
 }

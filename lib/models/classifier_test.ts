@@ -9,16 +9,12 @@ import {
   classifierShapes,
   createClassifier,
   disposeClassifier,
-  evaluateClassifier,
   featureMap,
   features,
   forward,
   head,
-  type LabelledData,
-  labelledData,
   loadClassifier,
   predict,
-  presenceTargets,
   saveClassifier,
 } from "./classifier.ts";
 import { ARCH_KEY, CONFIG_KEY } from "./param_file.ts";
@@ -156,92 +152,4 @@ Deno.test("save/load: config in the metadata, float32 exact, float16 close", asy
   tf.dispose([images, y, ya, yb, diff]);
   [model, a, b].forEach(disposeClassifier);
   await assert.rejects(() => loadClassifier(`${tmp}/nothing.safetensors`));
-});
-
-Deno.test("presenceTargets: 1 where a class has at least one pixel", async () => {
-  const labels = tf.tensor3d([0, 0, 2, 0, 1, 1, 1, 1], [2, 2, 2], "int32");
-  await assertNoLeak(async () => {
-    const t = presenceTargets(labels, 4);
-    assert.deepEqual([...await t.data()], [1, 0, 1, 0, 0, 1, 0, 0]);
-    t.dispose();
-  });
-  assert.throws(() => presenceTargets(tf.zeros([2, 4]), 4), /Expected \[N,H,W\]/);
-  labels.dispose();
-});
-
-/** Labelled data with fixed targets, for checking the metrics by hand. */
-function fakeData(kind: ClassifierConfig["kind"], targets: number[][]): LabelledData {
-  return {
-    name: "fake",
-    description: "fake",
-    size: targets.length,
-    outputs: TINY.outputs,
-    kind,
-    resolution: 16,
-    channels: 1,
-    batch: (indices) => ({
-      images: tf.zeros([indices.length, 16, 16, 1]),
-      targets: kind === "multiclass"
-        ? tf.tensor1d(indices.map((i) => targets[i][0]), "int32")
-        : tf.tensor2d(indices.map((i) => targets[i])),
-    }),
-  };
-}
-
-/** A classifier that always outputs `bias` (fc weights zero). */
-function constantModel(kind: ClassifierConfig["kind"], bias: number[]) {
-  const model = createClassifier({ ...TINY, kind });
-  model.params["fc.weight"].assign(tf.zerosLike(model.params["fc.weight"]));
-  model.params["fc.bias"].assign(tf.tensor1d(bias));
-  return model;
-}
-
-Deno.test("evaluateClassifier: accuracy, per-output accuracy and F1 against hand counts", async () => {
-  const always0 = constantModel("multiclass", [5, 0, 0]);
-  const data = fakeData("multiclass", [[0], [0], [1], [2]]);
-  await assertNoLeak(async () => {
-    const m = await evaluateClassifier(always0, { data, indices: [0, 1, 2, 3] }, { batch: 3 });
-    assert.equal(m.accuracy, 0.5);
-    assert.deepEqual(m.perOutputAccuracy, { a: 1, b: 0, c: 0 });
-    assert.equal(m.meanF1, undefined);
-  });
-  // Multilabel: always predicts "a" and "c", never "b".
-  const ac = constantModel("multilabel", [5, -5, 5]);
-  const attrs = fakeData("multilabel", [[1, 0, 0], [1, 1, 0], [0, 0, 0], [1, 0, 1]]);
-  const m = await evaluateClassifier(ac, { data: attrs, indices: [0, 1, 2, 3] });
-  assert.deepEqual(m.perOutputAccuracy, { a: 0.75, b: 0.75, c: 0.25 });
-  assert.equal(m.accuracy, (0.75 + 0.75 + 0.25) / 3);
-  // a: tp 3, fp 1 → 6/7; b: tp 0, fn 1 → 0; c: tp 1, fp 3 → 2/5.
-  assert.deepEqual(m.perOutputF1, { a: 6 / 7, b: 0, c: 2 / 5 });
-  assert.ok(Math.abs(m.meanF1! - (6 / 7 + 2 / 5) / 3) < 1e-12);
-  assert.deepEqual(m.prevalence, { a: 0.75, b: 0.25, c: 0.25 });
-  await assert.rejects(() => evaluateClassifier(always0, { data: attrs, indices: [0] }), /not those of fake/);
-  [always0, ac].forEach(disposeClassifier);
-});
-
-Deno.test("labelledData: scenes attributes and fashion classes", async () => {
-  const scenes = await labelledData("scenes", { split: "test" });
-  assert.equal(scenes.kind, "multilabel");
-  assert.equal(scenes.outputs[7], "door");
-  const { images, targets } = scenes.batch([0, 1]);
-  assert.deepEqual(images.shape, [2, 64, 64, 3]);
-  assert.deepEqual(targets.shape, [2, 11]);
-  const t = await targets.data();
-  assert.equal(t[0], 1); // every scene has sky…
-  assert.equal(t[3], 1); // …and ground
-  tf.dispose([images, targets]);
-  await assert.rejects(() => labelledData("mnist"), /unknown data set "mnist"/);
-});
-
-Deno.test({
-  name: "labelledData: fashion (needs Debian's dataset-fashion-mnist)",
-  ignore: !(await Deno.stat("/usr/share/datasets/fashion-mnist").then(() => true, () => false)),
-  fn: async () => {
-    const fashion = await labelledData("fashion", { split: "test" });
-    assert.equal(fashion.size, 10_000);
-    const { images, targets } = fashion.batch([0, 1]);
-    assert.deepEqual(images.shape, [2, 32, 32, 1]);
-    assert.deepEqual([...await targets.data()], [9, 2]); // "Ankle boot", "Pullover"
-    tf.dispose([images, targets]);
-  },
 });

@@ -1,5 +1,8 @@
 /**
- * Model descriptions: generators as ordered lists of named stages, PGGAN, and checkpoint loading.
+ * The networks: generators as ordered lists of named stages (descriptions any engine runs), PGGAN, checkpoint
+ * loading and the discriminator; the project's own networks — the scenes segmenter, the
+ * feature/classification network with its labelled data and evaluation, torchvision's ResNet-18 — with their
+ * parameter files and weight checks; and the feature-extractor interface they share with the metrics.
  *
  * @example
  * ```ts
@@ -13,6 +16,10 @@ export * from "./pggan.ts";
 export * from "./load.ts";
 export * from "./param_file.ts";
 export * from "./discriminator.ts";
+export * from "./features.ts";
+export * from "./weights.ts";
 export * as segmenter from "./segmenter.ts";
 export * as classifier from "./classifier.ts";
+export * from "./classifier_data.ts";
+export * from "./classifier_eval.ts";
 export * as resnet18 from "./resnet18.ts";

@@ -60,7 +60,7 @@ import { type HostTensor, toFloat32Array } from "../io/dtype.ts";
 import { convWeightToHWIO, linearWeightToIO } from "../io/layout.ts";
 import { readPth } from "../io/pth.ts";
 import { readSafetensors } from "../io/safetensors.ts";
-import { type FeatureExtractor, toRgb } from "../metrics/features.ts";
+import { type FeatureExtractor, toRgb } from "./features.ts";
 import { Rng } from "../tensor/rng.ts";
 import { assertImageBatch } from "../tensor/shape.ts";
 import { resizeBilinear } from "../tensor/upsample.ts";

@@ -35,7 +35,7 @@ import { NUM_SCENE_CLASSES, SCENE_CLASSES } from "../data/scene_classes.ts";
 import { sceneBatch } from "../data/scenes.ts";
 import { Rng } from "../tensor/rng.ts";
 import { upsampleNearest } from "../tensor/upsample.ts";
-import { variableFrom } from "../tensor/variable.ts";
+import { variablesFromWeights } from "./weights.ts";
 
 /** Shape of a segmenter. */
 export interface SegmenterConfig {
@@ -63,8 +63,6 @@ export interface Segmenter {
   config: SegmenterConfig;
   params: Record<string, tf.Variable>;
 }
-
-let modelsMade = 0;
 
 /** The parameter shapes of a config, in a fixed order (also the order of the optimiser's slots). */
 export function segmenterShapes(config: SegmenterConfig): Record<string, number[]> {
@@ -110,24 +108,10 @@ export function segmenterFromWeights(
   weights: Record<string, HostTensor> | Map<string, HostTensor>,
   options: SegmenterOptions = {},
 ): Segmenter {
-  const get = (name: string) => weights instanceof Map ? weights.get(name) : weights[name];
-  const scope = options.scope ?? (modelsMade === 0 ? "segmenter" : `segmenter#${modelsMade}`);
-  modelsMade++;
-  const params: Record<string, tf.Variable> = {};
-  try {
-    for (const [name, shape] of Object.entries(segmenterShapes(config))) {
-      const w = get(name);
-      if (!w) throw new Error(`segmenter: missing parameter "${name}"`);
-      if (w.shape.length !== shape.length || w.shape.some((d, i) => d !== shape[i])) {
-        throw new Error(`segmenter: parameter "${name}" has shape [${w.shape}], expected [${shape}]`);
-      }
-      params[name] = variableFrom(Float32Array.from(w.data as Float32Array), shape, `${scope}/${name}`);
-    }
-  } catch (e) {
-    tf.dispose(Object.values(params));
-    throw e;
-  }
-  return { config, params };
+  return {
+    config,
+    params: variablesFromWeights("segmenter", segmenterShapes(config), weights, options.scope),
+  };
 }
 
 /** Free the segmenter's variables. */

@@ -10,7 +10,7 @@
  * which never subtracts large uncentred sums (the textbook `Σxxᵀ − n x̄x̄ᵀ` loses digits when the mean is large
  * against the spread). {@link RunningMoments.merge} is the same update, so shards computed separately add up
  * to the statistic of the whole set, to rounding. The block scatter is a symmetric `Xᵀ X`, computed by the
- * cache-blocked kernel of `lib/metrics/linalg.ts` (upper half only): 10,000 × 2048 features take ≈ 15 s on one
+ * cache-blocked kernel of `lib/tensor/linalg.ts` (upper half only): 10,000 × 2048 features take ≈ 15 s on one
  * core. Storage is `D²` float64 (32 MB for D = 2048).
  *
  * The covariance is the unbiased one (`numpy.cov`, divisor `N − 1`), as pytorch-fid, clean-fid and
@@ -37,7 +37,7 @@ import { Buffer } from "node:buffer";
 import type { HostTensor } from "../io/dtype.ts";
 import { readSafetensors, writeSafetensors } from "../io/safetensors.ts";
 import { formatShape } from "../tensor/shape.ts";
-import { type Matrix, mirrorUpper, multiplyABt } from "../metrics/linalg.ts";
+import { type Matrix, mirrorUpper, multiplyABt } from "../tensor/linalg.ts";
 import { checkStatJSON, type Stat, type StatJSON } from "./protocol.ts";
 
 const KIND = "RunningMoments";

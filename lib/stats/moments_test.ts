@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../backend/backend.ts";
 import { readSafetensors } from "../io/safetensors.ts";
-import { loadFeatureFixtures, maxRelativeError } from "../metrics/test_util.ts";
+import { loadFeatureFixtures, maxRelativeError } from "./test_util.ts";
 import { assertNoLeak } from "../tensor/test_util.ts";
 import { RunningMoments } from "./moments.ts";
 

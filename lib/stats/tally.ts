@@ -25,9 +25,9 @@
  * ```
  * @module
  */
-import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { writeJsonAtomic } from "../io/atomic.ts";
+import { hashKey } from "../io/hash.ts";
 import { progress as startProgress, type ProgressOptions } from "../util/progress.ts";
 import type { StatJSON } from "./protocol.ts";
 
@@ -70,39 +70,6 @@ interface CacheFile {
   processed: number;
   total: number;
   stat: StatJSON;
-}
-
-/**
- * A SHA-256 hex digest of a value: JSON structure with object keys sorted, typed arrays by their bytes.
- * Equal values give equal hashes in every process.
- */
-export function hashKey(value: unknown): string {
-  const hash = createHash("sha256");
-  const visit = (v: unknown): void => {
-    if (ArrayBuffer.isView(v)) {
-      hash.update(`<${v.constructor.name}:${v.byteLength}>`);
-      hash.update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
-    } else if (Array.isArray(v)) {
-      hash.update("[");
-      v.forEach((item) => {
-        visit(item);
-        hash.update(",");
-      });
-      hash.update("]");
-    } else if (v !== null && typeof v === "object") {
-      hash.update("{");
-      for (const name of Object.keys(v).sort()) {
-        hash.update(JSON.stringify(name) + ":");
-        visit((v as Record<string, unknown>)[name]);
-        hash.update(",");
-      }
-      hash.update("}");
-    } else {
-      hash.update(v === undefined ? "undefined" : JSON.stringify(v));
-    }
-  };
-  visit(value);
-  return hash.digest("hex");
 }
 
 async function readCache(path: string, hash: string): Promise<CacheFile | undefined> {

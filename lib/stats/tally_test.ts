@@ -1,6 +1,7 @@
 import { strict as assert } from "node:assert";
 import { join } from "node:path";
-import { hashKey, tally } from "./tally.ts";
+import { hashKey } from "../io/hash.ts";
+import { tally } from "./tally.ts";
 import { RunningTopK } from "./topk.ts";
 
 /** A one-unit top-k of the score (7s mod 101) of each sample s, counting the calls of compute. */

@@ -11,8 +11,8 @@
  * @module
  */
 import { join } from "node:path";
-import { type PlotlyFigure, saveFigureHtml } from "../viz/plotly.ts";
-import { saveFigurePng } from "../viz/plotly_png.ts";
+import type { PlotlyFigure } from "../viz/plotly.ts";
+import { saveFigure } from "../viz/plotly_png.ts";
 import type { StepMetrics } from "./loop.ts";
 
 /**
@@ -35,16 +35,17 @@ export function averagedSeries(
   return { x, y };
 }
 
-/** Save `fig` as `<dir>/curves.html`, and `<dir>/curves.png` when `png` (a failed PNG is reported, not thrown). */
+/**
+ * Save `fig` as `<dir>/curves.html`, and `<dir>/curves.png` when `png` and Chromium is there (a failed PNG is
+ * reported, not thrown).
+ */
 export async function saveCurves(
   dir: string,
   fig: PlotlyFigure,
   options: { png?: boolean } = {},
 ): Promise<void> {
-  await saveFigureHtml(join(dir, "curves.html"), fig);
-  if (options.png ?? true) {
-    await saveFigurePng(join(dir, "curves.png"), fig).catch((e) =>
-      console.error(`curves.png: ${(e as Error).message}`)
-    );
-  }
+  // A failed PNG is reported, not thrown: training must not stop for a figure.
+  await saveFigure(join(dir, "curves"), fig, { png: options.png ?? true }).catch((e) =>
+    console.error(`curves.png: ${(e as Error).message}`)
+  );
 }

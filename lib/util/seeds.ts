@@ -14,7 +14,7 @@ export function parseSeeds(text: string): number[] {
   const seeds: number[] = [];
   for (const part of text.split(",").map((p) => p.trim()).filter((p) => p !== "")) {
     const m = part.match(/^(\d+)(?:-(\d+))?$/);
-    if (!m) throw new Error(`seeds: "${part}" is not a seed or a range like 0-15`);
+    if (!m) throw new Error(`seeds: "${part}" is not a seed (a whole number ≥ 0) or a range like 0-15`);
     const lo = Number(m[1]);
     const hi = m[2] === undefined ? lo : Number(m[2]);
     if (hi < lo) throw new Error(`seeds: range "${part}" runs backwards`);

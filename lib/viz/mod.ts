@@ -24,4 +24,3 @@ export * from "./jupyter.ts";
 export * from "./plotly.ts";
 export * from "./plotly_png.ts";
 export * from "./units.ts";
-export * from "./dissection.ts";

@@ -8,6 +8,7 @@
  *
  * @example
  * ```ts
+ * // requires: chromium
  * import { lineFigure } from "./plotly.ts";
  * import { saveFigurePng } from "./plotly_png.ts";
  * const fig = lineFigure([1, 0.5, 0.3], { title: "loss" });
@@ -16,7 +17,7 @@
  * @module
  */
 import { writeFileAtomic } from "../io/atomic.ts";
-import { figureHtml, type PlotlyFigure } from "./plotly.ts";
+import { figureHtml, type PlotlyFigure, saveFigureHtml } from "./plotly.ts";
 
 /** Where Debian installs Chromium. */
 export const DEFAULT_CHROMIUM = "/usr/bin/chromium";
@@ -111,6 +112,7 @@ export async function renderFigurePng(fig: PlotlyFigure, opts: FigurePngOptions 
  *
  * @example
  * ```ts
+ * // requires: chromium
  * import { heatmapFigure } from "./plotly.ts";
  * import { saveFigurePng } from "./plotly_png.ts";
  * await saveFigurePng("/tmp/ganatomy_example/iou.png", heatmapFigure([[0.1, 0.4], [0.3, 0.2]]), { scale: 2 });
@@ -122,4 +124,34 @@ export async function saveFigurePng(
   opts: FigurePngOptions = {},
 ): Promise<void> {
   await writeFileAtomic(path, await renderFigurePng(fig, opts));
+}
+
+/** Options of {@link saveFigure}. */
+export interface SaveFigureOptions extends FigurePngOptions {
+  /** Also write the PNG (when Chromium is there); default true. */
+  png?: boolean;
+}
+
+/**
+ * Save a figure the one way every command does: `<base>.html` always, and `<base>.png` when asked and Chromium
+ * is installed. Returns whether the PNG was written.
+ *
+ * @example
+ * ```ts
+ * import { strict as assert } from "node:assert";
+ * import { lineFigure } from "./plotly.ts";
+ * import { saveFigure } from "./plotly_png.ts";
+ * const wrote = await saveFigure("/tmp/ganatomy_example/curve", lineFigure([1, 2]), { png: false });
+ * assert.equal(wrote, false);
+ * ```
+ */
+export async function saveFigure(
+  base: string,
+  fig: PlotlyFigure,
+  opts: SaveFigureOptions = {},
+): Promise<boolean> {
+  await saveFigureHtml(`${base}.html`, fig);
+  if (!(opts.png ?? true) || !hasChromium(opts.executablePath)) return false;
+  await saveFigurePng(`${base}.png`, fig, opts);
+  return true;
 }

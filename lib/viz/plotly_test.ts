@@ -13,7 +13,7 @@ import {
   showFigure,
 } from "./plotly.ts";
 import { hasChromium, renderFigurePng, saveFigurePng } from "./plotly_png.ts";
-import { optionalTest } from "../../tests/optional.ts";
+import { chromium as chromiumProbe, optionalTest } from "../../tests/optional.ts";
 
 Deno.test("figure builders produce plotly specs", () => {
   const line = lineFigure([{ name: "loss", y: [3, 2, 1], x: [0, 10, 20] }], {
@@ -87,7 +87,7 @@ Deno.test("a missing Chromium gives the install hint", async () => {
   );
 });
 
-const chromium = { what: "Debian's chromium", available: hasChromium(), install: "apt-get install chromium" };
+const chromium = chromiumProbe();
 
 optionalTest("saveFigurePng renders the figure in headless Chromium", chromium, async () => {
   const root = await Deno.makeTempDir({ prefix: "plotly_test_" });

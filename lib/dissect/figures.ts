@@ -2,20 +2,22 @@
  * Figures of GAN Dissection: how many interpretable units each concept has in a layer (a plotly bar chart, one
  * colour per scene class), the same and the best IoU per concept across layers, strips of the images where chosen
  * units fire most with the thresholded unit overlaid, the removal grid (more and more units ablated, the concept's
- * segmented fraction under each image), and the boxes where a concept is densest (to place an insertion) with a
- * way to draw them.
+ * segmented fraction under each image), the boxes where a concept is densest (to place an insertion) with a way
+ * to draw them, the insertion grid (units forced on inside those boxes), and the removal curves of several
+ * rankings.
  *
- * The figures read a layer's `units.json` ({@link UnitsJson}, from `toUnitsJson` or the file), so they can be
- * redrawn from saved results.
+ * The figures read a layer's `units.json` ({@link UnitsJson}, from `toUnitsJson` or the file) or the results of
+ * `removal.ts` and `insertion.ts` (units, boxes, curves), so they can be redrawn from saved results: the few
+ * images they show are generated again from their seeds.
  *
  * @example
  * ```ts
  * import { initBackend } from "../backend/backend.ts";
  * import { createGenerator } from "../engine/select.ts";
- * import { dissectLayer, toUnitsJson } from "../dissect/mod.ts";
+ * import { dissectLayer, toUnitsJson } from "./mod.ts";
  * import { randomPggan } from "../models/pggan.ts";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { pickTopUnits, topUnitStrips, unitClassFigure } from "./dissection.ts";
+ * import { pickTopUnits, topUnitStrips, unitClassFigure } from "./figures.ts";
  * await initBackend({ backend: "cpu" });
  *
  * const gen = await createGenerator(randomPggan([16, 16, 8]), { engine: "tfjs" });
@@ -32,30 +34,29 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { SCENE_CLASSES } from "../data/scene_classes.ts";
-import { generateWithIntervention, type PixelBox } from "../dissect/interventions.ts";
-import {
-  conceptFractions,
-  conceptIndex,
-  sceneConcepts,
-  type SegmentFn,
-  segmentMasks,
-} from "../dissect/segmenter.ts";
-import { unitMasks, type UnitRecord, type UnitsJson } from "../dissect/unit_iou.ts";
+import { labelFractions, segmentSeeds } from "./heldout.ts";
+import type { InsertionResult } from "./insertion.ts";
+import type { RemovalResult } from "./removal.ts";
+import { boxMask, generateWithIntervention, type PixelBox } from "./interventions.ts";
+import { conceptFractions, conceptIndex, sceneConcepts, type SegmentFn, segmentMasks } from "./segment_fn.ts";
+import { unitMasks } from "./unit_iou.ts";
+import type { UnitRecord, UnitsJson } from "./units_json.ts";
 import type { GeneratorRunner } from "../engine/select.ts";
 import { stageIndex } from "../models/stages.ts";
 import { convertChannels, type RawImage, toRawImage, toRawImages, type ValueRange } from "../io/raw_image.ts";
 import { latents } from "../tensor/rng.ts";
 import { assertImageBatch } from "../tensor/shape.ts";
-import type { Color } from "./font.ts";
-import { imageGrid } from "./grid.ts";
-import { maskOverlay } from "./heatmap.ts";
+import type { Color } from "../viz/font.ts";
+import { imageGrid } from "../viz/grid.ts";
+import { maskOverlay } from "../viz/heatmap.ts";
 import {
   barFigure,
   type FigureOptions,
+  lineFigure,
   type PlotlyFigure,
   type PlotlyLayout,
   type PlotlyTrace,
-} from "./plotly.ts";
+} from "../viz/plotly.ts";
 
 /** The display colour of a scene class as a CSS colour, or undefined for other concept names. */
 function conceptColor(name: string): string | undefined {
@@ -74,6 +75,12 @@ export function interpretableCounts(units: UnitsJson): number[] {
     if (u.interpretable) counts[k]++;
   }
   return counts;
+}
+
+/** The concepts that have interpretable units in a layer, with their numbers: `{ water: 9, sun: 1 }`. */
+export function interpretableByConcept(units: UnitsJson): Record<string, number> {
+  const counts = interpretableCounts(units);
+  return Object.fromEntries(units.concepts.map((c, k) => [c, counts[k]] as const).filter(([, n]) => n > 0));
 }
 
 /**
@@ -344,6 +351,10 @@ export interface RemovalGridOptions {
   seeds: readonly number[];
   /** Units ablated per row; default `[0, 5, 10, 20]` (0: the unedited images). */
   counts?: readonly number[];
+  /** Rows after those of `counts`, each a label and the units it ablates (e.g. a random control). */
+  extraRows?: readonly { label: string; units: readonly number[] }[];
+  /** One label per column (seed); default none. */
+  colLabels?: readonly string[];
   /** Integer magnification of each image; default 2. */
   scale?: number;
 }
@@ -356,8 +367,8 @@ export interface RemovalGrid {
 }
 
 /**
- * GAN Dissection's removal figure: one row per count of ablated units (the first `counts[row]` of `units`), one
- * column per seed, the segmented fraction of the concept under each image (`tree 4.1%`).
+ * GAN Dissection's removal figure: one row per count of ablated units (the first `counts[row]` of `units`), then
+ * the `extraRows`, one column per seed, the segmented fraction of the concept under each image (`tree 4.1%`).
  *
  * @param gen The generator.
  * @param segmenter Images → labels or concept masks (see `SegmentFn`).
@@ -375,13 +386,16 @@ export async function removalGrid(
   if (bad !== undefined) {
     throw new Error(`removalGrid: a count must be an integer in 0 … ${options.units.length}, got ${bad}`);
   }
+  const rows = [
+    ...counts.map((c) => ({ label: c ? `-${c} units` : "original", units: options.units.slice(0, c) })),
+    ...(options.extraRows ?? []),
+  ];
   const cells: RawImage[] = [];
   const fractions: number[][] = [];
-  for (const count of counts) {
-    const units = options.units.slice(0, count);
+  for (const row of rows) {
     const images = await generateWithIntervention(gen, options.seeds, {
       layer: options.layer,
-      units,
+      units: [...row.units],
       mode: "ablate",
     });
     try {
@@ -397,11 +411,191 @@ export async function removalGrid(
     }
   }
   const image = imageGrid(cells, {
-    rows: counts.length,
+    rows: rows.length,
     cols: options.seeds.length,
-    rowLabels: counts.map((c) => (c ? `-${c} units` : "original")),
-    captions: fractions.flat().map((f) => `${concepts[k]} ${(100 * f).toFixed(1)}%`),
+    rowLabels: rows.map((r) => r.label),
+    ...(options.colLabels ? { colLabels: [...options.colLabels] } : {}),
+    captions: fractions.flat().map((f) => `${concepts[k]} ${percent(f)}`),
     scale: options.scale ?? 2,
   });
   return { image, fractions };
+}
+
+/** `0.0412` → `"4.1%"`. */
+const percent = (f: number) => `${(100 * f).toFixed(1)}%`;
+
+/** Options of {@link insertionGrid}. */
+export interface InsertionGridOptions {
+  /** The stage whose units are set, e.g. `"layer6"`. */
+  layer: string;
+  /** The units set inside each place's boxes. */
+  units: readonly number[];
+  /** Their insertion values: one, or one per unit of the layer. */
+  values: number | ArrayLike<number>;
+  /** The concept inserted (captioned), by name or index among `concepts`. */
+  concept: number | string;
+  /** Concept names, indexing the segmenter's classes; default the scene classes. */
+  concepts?: readonly string[];
+  /** Latent seeds, one column each. */
+  seeds: readonly number[];
+  /** One row per place: its label, one box per seed (image pixels, e.g. `conceptBoxes`), its outline colour. */
+  places: readonly { label: string; boxes: readonly PixelBox[]; color: Color }[];
+  /** Integer magnification of each image; default 2. */
+  scale?: number;
+}
+
+/** An insertion grid and the concept's share of every box in it. */
+export interface InsertionGrid {
+  image: RawImage;
+  /** `fractions[place][column]`: the concept's share of the box's pixels after the insertion. */
+  fractions: number[][];
+}
+
+/**
+ * GAN Dissection's insertion figure: the unedited images with every place's box outlined (captioned by seed),
+ * then one row per place with the units forced on inside its box (outlined in the place's colour), the
+ * segmented share of the concept in the box under each image (`door 12.5%`).
+ *
+ * @param gen The generator.
+ * @param segmenter Images → labels (see `SegmentFn`), at the images' resolution.
+ * @returns The grid and the fractions; no tensor outlives the call.
+ */
+export async function insertionGrid(
+  gen: GeneratorRunner,
+  segmenter: SegmentFn,
+  options: InsertionGridOptions,
+): Promise<InsertionGrid> {
+  const concepts = options.concepts ?? sceneConcepts();
+  const k = conceptIndex(concepts, options.concept);
+  const { seeds, places } = options;
+  const stage = gen.model.stages[stageIndex(gen.model, options.layer)];
+  const bad = places.find((p) => p.boxes.length !== seeds.length);
+  if (bad) {
+    throw new Error(`insertionGrid: "${bad.label}" has ${bad.boxes.length} boxes for ${seeds.length} seeds`);
+  }
+  const z = latents(seeds, gen.model.zDim);
+  const { output } = await gen.run(z, { clamp: true }).finally(() => z.dispose());
+  const originals = toRawImages(output);
+  output.dispose();
+  const cells = originals.map((f, i) =>
+    outlineBoxes(f, places.map((p) => ({ box: p.boxes[i], color: p.color })))
+  );
+  const captions = seeds.map((s) => `seed ${s}`);
+  const fractions: number[][] = [];
+  for (const place of places) {
+    const regions = tf.tidy(() =>
+      tf.stack(place.boxes.map((b) => boxMask(b, { image: gen.model.resolution, layer: stage.size })))
+    ) as tf.Tensor3D; // [N, h, w]
+    const edited = await segmentSeeds(gen, segmenter, seeds, {
+      intervention: {
+        layer: options.layer,
+        units: [...options.units],
+        mode: "insert",
+        values: options.values,
+      },
+      regions,
+      show: seeds.length,
+      progress: false,
+    }).finally(() => regions.dispose());
+    const row = labelFractions(edited, concepts.length, place.boxes).map((f) => f[k]);
+    fractions.push(row);
+    cells.push(...edited.shown.map((f, i) => outlineBoxes(f, [{ box: place.boxes[i], color: place.color }])));
+    captions.push(...row.map((f) => `${concepts[k]} ${percent(f)}`));
+  }
+  const image = imageGrid(cells, {
+    rows: 1 + places.length,
+    cols: seeds.length,
+    rowLabels: ["original", ...places.map((p) => p.label)],
+    captions,
+    scale: options.scale ?? 2,
+  });
+  return { image, fractions };
+}
+
+/**
+ * {@link removalGrid} of a removal measured by `measureRemoval` (its counts, units and random control), on the
+ * first few of its held-out seeds, the columns labelled by seed.
+ */
+export function removalFigure(
+  gen: GeneratorRunner,
+  segmenter: SegmentFn,
+  removal: RemovalResult,
+  options: {
+    concept: number | string;
+    concepts?: readonly string[];
+    seeds: readonly number[];
+    scale?: number;
+  },
+): Promise<RemovalGrid> {
+  return removalGrid(gen, segmenter, {
+    ...options,
+    layer: removal.layer,
+    units: removal.unit_ids,
+    counts: removal.by_units.map((b) => b.units),
+    extraRows: [{ label: `-${removal.units} random`, units: removal.random_control.unit_ids }],
+    colLabels: options.seeds.map((s) => `seed ${s}`),
+  });
+}
+
+/**
+ * {@link insertionGrid} of an insertion measured by `measureInsertion` (its units and every place's boxes), on
+ * the first few of its held-out seeds: the first place outlined in magenta, the others in cyan.
+ *
+ * @param options The insertion `values` and concept of the measurement, and the seeds shown (a prefix of its).
+ */
+export function insertionFigure(
+  gen: GeneratorRunner,
+  segmenter: SegmentFn,
+  insertion: InsertionResult,
+  options: Omit<InsertionGridOptions, "layer" | "units" | "places">,
+): Promise<InsertionGrid> {
+  return insertionGrid(gen, segmenter, {
+    ...options,
+    layer: insertion.layer,
+    units: insertion.units,
+    places: Object.entries(insertion.boxes).map(([place, boxes], i) => ({
+      label: place.replace("_", " "),
+      boxes: boxes.slice(0, options.seeds.length).map((b) => b.box),
+      color: i === 0 ? [255, 0, 255] : [0, 255, 255],
+    })),
+  });
+}
+
+/** How {@link removalCurvesFigure} names the rankings of `removal.ts`; others keep their own names. */
+const RANKING_NAMES: Record<string, string> = {
+  iou: "ranked by IoU",
+  ace: "ranked by single-unit ACE",
+  causal: "causal set (optimised α)",
+};
+
+/**
+ * The rankings of a layer's units compared (GAN Dissection's IoU vs ACE): the share of the images no longer the
+ * concept vs the number of the ranking's units ablated, one line per ranking (the result of `removalCurves`).
+ *
+ * @param curves The layer, the concept's name, the counts (x) and, by ranking, the fraction removed (y).
+ */
+export function removalCurvesFigure(
+  curves: {
+    layer: string;
+    concept: string;
+    counts: readonly number[];
+    removed: Readonly<Record<string, readonly number[]>>;
+  },
+  options: FigureOptions = {},
+): PlotlyFigure {
+  const { layer, concept } = curves;
+  return lineFigure(
+    Object.entries(curves.removed).map(([name, y]) => ({
+      name: RANKING_NAMES[name] ?? name,
+      x: [...curves.counts],
+      y: [...y],
+      mode: "lines+markers" as const,
+    })),
+    {
+      title: `${layer}: ${concept} pixels removed on held-out samples vs units ablated`,
+      xTitle: "units ablated",
+      yTitle: `fraction of the image no longer ${concept}`,
+      ...options,
+    },
+  );
 }

@@ -13,7 +13,7 @@
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/backend.ts";
- * import { conceptFractions, segmentMasks, type SegmentFn } from "./segmenter.ts";
+ * import { conceptFractions, segmentMasks, type SegmentFn } from "./segment_fn.ts";
  * await initBackend({ backend: "cpu" });
  *
  * // A stand-in: concept 0 where the red channel is positive, else concept 1.

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../backend/backend.ts";
 import { sceneBatch } from "../data/scenes.ts";
-import { loadDomainNet } from "./domain.ts";
+import { loadDomainNet } from "./domain_net.ts";
 import { frechetMetricName } from "./features.ts";
 
 await initBackend({ backend: "cpu" });

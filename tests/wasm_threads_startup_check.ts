@@ -6,17 +6,18 @@
  * JSON line and
  * must then exit by itself (the worker threads must not keep it alive). A process that has not exited
  * `--timeout-ms` after it started is killed and counted as hung. Prints a JSON summary and exits 1 if any
- * run failed, hung, or ran on fewer threads than asked.
+ * run failed, hung, or ran on fewer threads than asked. `lib/backend/backend_test.ts` runs it (a child, and
+ * two runs); run it by hand for more.
  *
  * @example
  * ```sh
- * deno run -A lib/backend/wasm_threads_startup_check.ts --runs 50 --threads 2
+ * deno run -A tests/wasm_threads_startup_check.ts --runs 50 --threads 2
  * ```
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { parseArgs } from "node:util";
-import { initBackend } from "./backend.ts";
+import { initBackend } from "../lib/backend/backend.ts";
 
 /** What one child process reports. */
 export interface ChildReport {

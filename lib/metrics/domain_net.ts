@@ -7,7 +7,7 @@
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/backend.ts";
- * import { loadDomainNet } from "./domain.ts";
+ * import { loadDomainNet } from "./domain_net.ts";
  * await initBackend({ backend: "cpu" });
  * const net = await loadDomainNet("data/models/scenes_net.safetensors");
  * const f = net.extract(tf.zeros([2, 64, 64, 3]) as tf.Tensor4D); // [2, net.dim]
@@ -20,7 +20,7 @@
 import { basename } from "node:path";
 import type * as tf from "@tensorflow/tfjs-core";
 import { disposeClassifier, features, loadClassifier } from "../models/classifier.ts";
-import type { FeatureExtractor } from "./features.ts";
+import type { FeatureExtractor } from "../models/features.ts";
 
 /** Load a classifier saved by the project as a {@link FeatureExtractor} named after its file (`scenes_net` → `scenes-net`). */
 export async function loadDomainNet(path: string): Promise<FeatureExtractor> {

@@ -1,21 +1,29 @@
 import { strict as assert } from "node:assert";
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../backend/backend.ts";
-import type { UnitRecord, UnitsJson } from "../dissect/unit_iou.ts";
+import type { UnitRecord, UnitsJson } from "./units_json.ts";
 import { createGenerator } from "../engine/select.ts";
 import { randomPggan } from "../models/pggan.ts";
 import {
   bestIouByConcept,
   conceptBoxes,
+  insertionFigure,
+  insertionGrid,
+  interpretableByConcept,
   interpretableCounts,
   layerComparisonFigure,
   outlineBoxes,
   pickTopUnits,
+  removalCurvesFigure,
+  removalFigure,
   removalGrid,
   topUnitStrips,
   unitClassFigure,
-} from "./dissection.ts";
-import { gridLayout } from "./grid.ts";
+} from "./figures.ts";
+import { gridLayout } from "../viz/grid.ts";
+import { measureInsertion } from "./insertion.ts";
+import { measureRemoval } from "./removal.ts";
+import { CHANNEL_CONCEPTS, channelSegmenter, knownGenerator } from "./test_util.ts";
 
 await initBackend({ backend: "cpu" });
 
@@ -217,4 +225,102 @@ Deno.test("removalGrid: one row per count, the concept's fraction per image; abl
     /a count must be an integer in 0 … 8, got 9/,
   );
   await gen.dispose();
+});
+
+Deno.test("interpretableByConcept: the concepts with interpretable units, and how many", () => {
+  assert.deepEqual(interpretableByConcept(LAYER), { sky: 1, tree: 2 });
+});
+
+const HELDOUT = [3000, 3001, 3002, 3003, 3004, 3005];
+
+Deno.test("removalFigure: the grid of a measured removal, its random control last, labelled by seed", async () => {
+  const gen = await createGenerator(knownGenerator(), { engine: "tfjs" });
+  const common = { layer: "feat", concepts: CHANNEL_CONCEPTS, seeds: HELDOUT, progress: false };
+  const removal = await measureRemoval(gen, channelSegmenter, {
+    ...common,
+    concept: "red",
+    ranking: [0, 1, 2, 3],
+    counts: [0, 1],
+    values: 2,
+    controlSeed: 5,
+  });
+  const before = tf.memory().numTensors;
+  const seeds = HELDOUT.slice(0, 3);
+  const { image, fractions } = await removalFigure(gen, channelSegmenter, removal, {
+    concept: "red",
+    concepts: CHANNEL_CONCEPTS,
+    seeds,
+    scale: 1,
+  });
+  assert.equal(tf.memory().numTensors, before);
+  assert.equal(fractions.length, 3); // original, -1 units, -1 random
+  // Images are one colour: each fraction is 0 or 1; without unit 0 nothing is red.
+  assert.ok(fractions[0].every((f) => f === 0 || f === 1));
+  assert.deepEqual(fractions[1], [0, 0, 0]);
+  const layout = gridLayout(9, { height: 4, width: 4 }, {
+    rows: 3,
+    cols: 3,
+    rowLabels: ["original", "-1 units", "-1 random"],
+    colLabels: seeds.map((s) => `seed ${s}`),
+    captions: Array(9).fill("red 100.0%"),
+    scale: 1,
+  });
+  assert.deepEqual([image.width, image.height], [layout.width, layout.height]);
+  await gen.dispose();
+});
+
+Deno.test("insertionFigure: originals with every place's box, then the insertion in each place's box", async () => {
+  const gen = await createGenerator(knownGenerator(), { engine: "tfjs" });
+  const insertion = await measureInsertion(gen, channelSegmenter, {
+    layer: "feat",
+    concept: "red",
+    concepts: CHANNEL_CONCEPTS,
+    units: [0],
+    values: 5,
+    places: { on_green: "green", on_dark: "dark" },
+    box: 2,
+    seeds: HELDOUT,
+    progress: false,
+  });
+  const before = tf.memory().numTensors;
+  const seeds = HELDOUT.slice(0, 3);
+  const options = { values: 5, concept: "red", concepts: CHANNEL_CONCEPTS, seeds, scale: 1 };
+  const { image, fractions } = await insertionFigure(gen, channelSegmenter, insertion, options);
+  assert.equal(tf.memory().numTensors, before);
+  // Unit 0 at 5 makes every box red, wherever it is.
+  assert.deepEqual(fractions, [[1, 1, 1], [1, 1, 1]]);
+  const layout = gridLayout(9, { height: 4, width: 4 }, {
+    rows: 3,
+    cols: 3,
+    rowLabels: ["original", "on green", "on dark"],
+    captions: [...seeds.map((s) => `seed ${s}`), ...Array(6).fill("red 100.0%")],
+    scale: 1,
+  });
+  assert.deepEqual([image.width, image.height], [layout.width, layout.height]);
+  await assert.rejects(
+    insertionGrid(gen, channelSegmenter, {
+      ...options,
+      layer: "feat",
+      units: [0],
+      places: [{ label: "here", boxes: [{ x0: 0, y0: 0, x1: 2, y1: 2 }], color: [255, 0, 0] }],
+    }),
+    /"here" has 1 boxes for 3 seeds/,
+  );
+  await gen.dispose();
+});
+
+Deno.test("removalCurvesFigure: one line per ranking, named, over the unit counts", () => {
+  const fig = removalCurvesFigure({
+    layer: "layer4",
+    concept: "tree",
+    counts: [1, 2, 4],
+    removed: { causal: [0.1, 0.2, 0.3], iou: [0, 0.1, 0.2], other: [0, 0, 0.1] },
+  });
+  assert.deepEqual(fig.data.map((t) => t.name), ["causal set (optimised α)", "ranked by IoU", "other"]);
+  assert.deepEqual(fig.data.map((t) => [t.x, t.y, t.mode]), [
+    [[1, 2, 4], [0.1, 0.2, 0.3], "lines+markers"],
+    [[1, 2, 4], [0, 0.1, 0.2], "lines+markers"],
+    [[1, 2, 4], [0, 0, 0.1], "lines+markers"],
+  ]);
+  assert.equal(fig.layout.title?.text, "layer4: tree pixels removed on held-out samples vs units ablated");
 });

@@ -13,7 +13,7 @@ import {
   sceneConcepts,
   segmentMasks,
   toConceptMasks,
-} from "./segmenter.ts";
+} from "./segment_fn.ts";
 import { channelSegmenter } from "./test_util.ts";
 
 await initBackend({ backend: "cpu" });

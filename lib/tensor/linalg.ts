@@ -1,7 +1,8 @@
 /**
- * Dense float64 linear algebra on row-major `Float64Array`s, for the metrics: a cache-blocked matrix product,
- * a pivoted Cholesky factorisation, a symmetric eigensolver and the trace of the square root of a product of
- * two covariance matrices (the hard term of the Fréchet distance).
+ * Dense float64 linear algebra on row-major `Float64Array`s, for the statistics and the metrics (running
+ * moments, the Fréchet distance): a cache-blocked matrix product, a pivoted Cholesky factorisation, a
+ * symmetric eigensolver and the trace of the square root of a product of two covariance matrices (the hard
+ * term of the Fréchet distance).
  *
  * Everything is plain TypeScript in float64 (tfjs has no float64 on its cpu and wasm backends):
  * - {@link multiplyABt}: `C = A·Bᵀ`, packed into contiguous panels of 256 columns and computed in 4×4 register

@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { Rng } from "../tensor/rng.ts";
+import { Rng } from "./rng.ts";
 import {
   type Matrix,
   mirrorUpper,

@@ -1,0 +1,87 @@
+/**
+ * Flags that many commands share, declared once so that their meaning, choices and defaults read the same in
+ * every `--help`.
+ *
+ * @example
+ * ```ts
+ * import { strict as assert } from "node:assert";
+ * import { parseConfig } from "./config.ts";
+ * import { BACKEND, ENGINE } from "./flags.ts";
+ * const cfg = parseConfig({ backend: BACKEND, engine: ENGINE }, ["--engine", "tfjs"], { command: "x", summary: "x" });
+ * assert.deepEqual([cfg.backend, cfg.engine], ["", "tfjs"]);
+ * ```
+ * @module
+ */
+import type { Flag } from "./config.ts";
+import { parseSeeds } from "./seeds.ts";
+
+/** tfjs backend (training, gradients, the tfjs engine); empty: `GANATOMY_BACKEND`, else wasm. */
+export const BACKEND: Flag<string> = {
+  default: "",
+  help: "tfjs backend for training, gradients and the tfjs engine",
+  choices: ["wasm", "cpu", "tensorflow"],
+  defaultText: "GANATOMY_BACKEND, else wasm",
+};
+
+/** Forward-only engine; empty: ONNX Runtime, tfjs where ORT cannot load. */
+export const ENGINE: Flag<string> = {
+  default: "",
+  help: "engine of forward-only passes (ONNX Runtime, or the tfjs run loop)",
+  choices: ["ort", "tfjs"],
+  defaultText: "ort, tfjs where ONNX Runtime cannot load",
+};
+
+/** ONNX Runtime's device. */
+export const DEVICE: Flag<string> = {
+  default: "cpu",
+  help: "ONNX Runtime device (cuda needs ONNX Runtime's CUDA provider)",
+  choices: ["cpu", "cuda"],
+};
+
+/** Images per forward pass. */
+export function batchFlag(n: number): Flag<number> {
+  return { default: n, help: "images per forward pass", integer: true, min: 1, max: 4096 };
+}
+
+/** Render plotly figures to PNG as well as HTML (needs Chromium). */
+export const FIGURE_PNG: Flag<boolean> = {
+  default: true,
+  help: "also render figures to PNG (needs Debian's chromium; skipped with a note when missing)",
+};
+
+/** A check for seed-list flags (`0-15`, `3,7,9`). */
+export function seedsCheck(text: string): string | undefined {
+  try {
+    parseSeeds(text);
+    return undefined;
+  } catch (e) {
+    return (e as Error).message.replace(/^seeds: /, "");
+  }
+}
+
+/** A required generator checkpoint that must exist. */
+export const CHECKPOINT: Flag<string> = {
+  default: "",
+  help: "generator checkpoint (.pth or .safetensors)",
+  required: true,
+  exists: true,
+  meta: "<file>",
+};
+
+/** The flags every resumable trainer shares (run folder, time limits, checkpoints, where models go). */
+export const TRAINING = {
+  maxMinutes: {
+    default: 0,
+    help: "stop after this many minutes (0: no limit; the run resumes later)",
+    min: 0,
+  },
+  checkpointMinutes: { default: 5, help: "minutes between checkpoints (and exports)", min: 0.1 },
+  resume: { default: true, help: "resume from the run folder's checkpoint when there is one" },
+  backend: { ...BACKEND, default: "wasm", defaultText: undefined },
+  runs: {
+    default: "data/train",
+    help: "folder of the training runs (checkpoints, metrics, samples)",
+    meta: "<dir>",
+  },
+  models: { default: "data/models", help: "folder of the shipped models and their cards", meta: "<dir>" },
+};
