@@ -16,7 +16,8 @@ on reals (every 8 steps), Adam (lr 0.002, betas 0, 0.99), an exponential moving 
 10k images) for export.
 
 The data file is uint8 [N, R, R, C] (.npy), written by `experiments/export_scenes.ts` or `export_fashion`.
-Checkpoints (`checkpoint.pt`, atomic) every --checkpoint-minutes; --resume continues from them; each checkpoint also
+Checkpoints (`checkpoint.pt`, atomic, slim: fp16 weights, ~25 MB, committed with the run so a later session resumes)
+every --checkpoint-minutes; --resume continues from them; each checkpoint also
 exports `generator.pth` (the averaged generator at full resolution, only once training reached it), `samples.png`
 (8x8, fixed latents) and appends the losses to `metrics.jsonl`.
 """
@@ -313,8 +314,10 @@ def main():
     fixed_z = torch.from_numpy(np.random.default_rng(12345).standard_normal((64, sizes[0])).astype(np.float32))
 
     def checkpoint(final=False):
-        save_atomic({"recipe": recipe, "state": state, "g": g.state_dict(), "d": d.state_dict(),
-                     "g_ema": g_ema.state_dict(), "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict()}, ckpt_path)
+        # Slim (fp16 weights, bf16 second moments, ~25 MB): small enough to commit, so a later session resumes.
+        save_atomic(slim({"recipe": recipe, "state": state, "g": g.state_dict(), "d": d.state_dict(),
+                          "g_ema": g_ema.state_dict(), "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict()}),
+                    ckpt_path)
         level, _, _ = phase_at(phases, state["images"] / 1000)
         with torch.no_grad():
             imgs = g_ema(fixed_z, level=level)
