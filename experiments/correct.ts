@@ -41,7 +41,7 @@ import type * as tf from "@tensorflow/tfjs-core";
 import * as lib from "../lib/mod.ts";
 import { commandConfig, type Config, existsPath, usage, UsageError } from "../lib/util/config.ts";
 import { Experiment } from "../lib/util/experiment.ts";
-import { BACKEND, batchFlag, ENGINE, FIGURE_PNG } from "../lib/util/flags.ts";
+import { BACKEND_WASM, batchFlag, ENGINE, FIGURE_PNG } from "../lib/util/flags.ts";
 
 /** A flag naming an existing file (or folder), empty by default. */
 const file = (help: string, meta = "<file>") => ({ default: "", help, exists: true, meta });
@@ -123,7 +123,7 @@ export const CONFIG = {
   show: { default: 8, help: "images per row of the grids", integer: true, min: 1, max: 64 },
   seed: count(0, "seed of every random choice (splits, random units, training)", 0),
   batch: batchFlag(32),
-  backend: { ...BACKEND, default: "wasm", defaultText: undefined },
+  backend: BACKEND_WASM,
   engine: { ...ENGINE, default: "ort", defaultText: undefined },
   out: { default: "results/correction", help: "output folder", meta: "<dir>" },
   figurePng: FIGURE_PNG,

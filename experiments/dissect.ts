@@ -26,7 +26,7 @@ import { disposeSegmenter, forward, loadSegmenter, segment } from "../lib/models
 import { type GeneratorDescription, stageIndex } from "../lib/models/stages.ts";
 import { commandConfig, type Config } from "../lib/util/config.ts";
 import { Experiment } from "../lib/util/experiment.ts";
-import { BACKEND, batchFlag, ENGINE, FIGURE_PNG } from "../lib/util/flags.ts";
+import { BACKEND_WASM, batchFlag, ENGINE, FIGURE_PNG } from "../lib/util/flags.ts";
 
 export const CONFIG = {
   model: {
@@ -143,7 +143,7 @@ export const CONFIG = {
     max: 64,
   },
   batch: batchFlag(16),
-  backend: { ...BACKEND, default: "wasm", defaultText: undefined },
+  backend: BACKEND_WASM,
   engine: { ...ENGINE, default: "ort", defaultText: undefined },
   out: { default: "results/dissection", help: "output folder", meta: "<dir>" },
   figurePng: FIGURE_PNG,

@@ -34,7 +34,7 @@ import { writeModelCard } from "../lib/train/card.ts";
 import { averagedSeries, saveCurves } from "../lib/train/curves.ts";
 import { readMetrics, stepRng, trainLoop } from "../lib/train/loop.ts";
 import { commandConfig } from "../lib/util/config.ts";
-import { TRAINING } from "../lib/util/flags.ts";
+import { DATA_DIR, TRAINING } from "../lib/util/flags.ts";
 import { lineFigure } from "../lib/viz/mod.ts";
 
 /** Per data set defaults: stage widths and stem stride (scenes: 64x64 → stages at 32, 16, 8, 4). */
@@ -73,12 +73,7 @@ export const CONFIG = {
   seed: { default: 0, help: "seed of the initial weights and of the data draws", integer: true, min: 0 },
   evalCount: { default: 0, help: "test images of the evaluation (0: all)", integer: true, min: 0 },
   ...TRAINING,
-  data: {
-    default: "",
-    help: "folder of the data set's files",
-    meta: "<dir>",
-    defaultText: "Debian's, for Fashion-MNIST",
-  },
+  data: DATA_DIR,
 };
 
 const config = commandConfig(CONFIG, {

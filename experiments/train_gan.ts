@@ -29,7 +29,7 @@ import { createGanTrainer } from "../lib/train/gan.ts";
 import { averagedSeries, saveCurves } from "../lib/train/curves.ts";
 import { readMetrics, stepRng, trainLoop } from "../lib/train/loop.ts";
 import { commandConfig } from "../lib/util/config.ts";
-import { TRAINING } from "../lib/util/flags.ts";
+import { DATA_DIR, TRAINING } from "../lib/util/flags.ts";
 import { imageGrid, lineFigure } from "../lib/viz/mod.ts";
 
 /**
@@ -84,12 +84,7 @@ export const CONFIG = {
     min: 0,
   },
   ...TRAINING,
-  data: {
-    default: "",
-    help: "folder of the data set's files",
-    meta: "<dir>",
-    defaultText: "Debian's, for Fashion-MNIST",
-  },
+  data: DATA_DIR,
 };
 
 const config = commandConfig(CONFIG, {

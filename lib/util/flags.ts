@@ -23,6 +23,17 @@ export const BACKEND: Flag<string> = {
   defaultText: "GANATOMY_BACKEND, else wasm",
 };
 
+/** The tfjs backend of scripts that pass it on to other steps: wasm unless given. */
+export const BACKEND_WASM: Flag<string> = { ...BACKEND, default: "wasm", defaultText: undefined };
+
+/** Folder of a data set's files; empty: Debian's (Fashion-MNIST). */
+export const DATA_DIR: Flag<string> = {
+  default: "",
+  help: "folder of the data set's files",
+  meta: "<dir>",
+  defaultText: "Debian's, for Fashion-MNIST",
+};
+
 /** Forward-only engine; empty: ONNX Runtime, tfjs where ORT cannot load. */
 export const ENGINE: Flag<string> = {
   default: "",
@@ -77,7 +88,7 @@ export const TRAINING = {
   },
   checkpointMinutes: { default: 5, help: "minutes between checkpoints (and exports)", min: 0.1 },
   resume: { default: true, help: "resume from the run folder's checkpoint when there is one" },
-  backend: { ...BACKEND, default: "wasm", defaultText: undefined },
+  backend: BACKEND_WASM,
   runs: {
     default: "data/train",
     help: "folder of the training runs (checkpoints, metrics, samples)",
