@@ -41,12 +41,10 @@ import type * as tf from "@tensorflow/tfjs-core";
 import * as lib from "../lib/mod.ts";
 import { commandConfig, type Config, existsPath, usage, UsageError } from "../lib/util/config.ts";
 import { Experiment } from "../lib/util/experiment.ts";
-import { BACKEND_WASM, batchFlag, ENGINE, FIGURE_PNG } from "../lib/util/flags.ts";
+import * as flags from "../lib/util/flags.ts";
+const { BACKEND_WASM, batchFlag, choiceFlag, ENGINE, FIGURE_PNG, fileFlag, intFlag, numFlag } = flags;
 
-/** A flag naming an existing file (or folder), empty by default. */
-const file = (help: string, meta = "<file>") => ({ default: "", help, exists: true, meta });
-/** A whole-number flag of at least `min`. */
-const count = (n: number, help: string, min = 1) => ({ default: n, help, integer: true, min });
+const file = (help: string, meta = "<file>") => fileFlag(help, "", meta);
 
 export const CONFIG = {
   model: {
@@ -57,71 +55,41 @@ export const CONFIG = {
   checkpoint: file("a generator checkpoint of the domain's image size instead of the shipped one"),
   real: file("a checkpoint's real images: a folder of PNGs", "<dir>"),
   backbone: file("a checkpoint's frozen backbone: torchvision ResNet-18 weights"),
-  backboneSize: {
-    default: 0,
-    help: "resize images to this before the ResNet (0: the generator's size)",
-    integer: true,
-    min: 0,
-    max: 1024,
-  },
+  backboneSize: intFlag(0, "resize images to this before the ResNet (0: the generator's size)", 0, 1024),
   inception: file("pytorch-fid's Inception weights: FD becomes FID (default: the backbone's features)"),
   labels: file("a label file (e.g. from `deno task label`) instead of the automatic labeller"),
-  labelSeeds: { default: 2400, help: "seeds 0 … labelSeeds−1 are labelled", integer: true, min: 10 },
-  labelRule: {
-    default: "rank",
-    help: "automatic labeller: rank (most/least flawed shares) or cutoffs (fixed scores)",
-    choices: ["rank", "cutoffs"],
-  },
-  labelFraction: {
-    default: 0.3,
-    help: "rank rule: the share labelled artifact, and the share labelled normal",
-    min: 0.01,
-    max: 0.5,
-  },
-  artifactAbove: { default: 0.05, help: "cutoffs rule: artifact at or above this score", min: 0, max: 1 },
-  normalBelow: { default: 0.01, help: "cutoffs rule: normal at or below this score", min: 0, max: 1 },
-  realImages: count(800, 'real images in the classifier\'s data (class "real")'),
-  heldoutShare: {
-    default: 0.25,
-    help: "share of labelled seeds and real images held out from the classifier's training",
-    min: 0.05,
-    max: 0.9,
-  },
-  headSteps: count(500, "Adam steps of the classifier's fully connected layer"),
-  cam: {
-    default: "gradcam",
-    help: "CAM method of the artifact masks",
-    choices: ["gradcam", "gradcam++", "scorecam"],
-  },
-  camThreshold: { default: 0.5, help: "artifact mask = normalised CAM above this", min: 0, max: 1 },
-  tau: { default: 0.005, help: "unit thresholds T_u: P(a_u > T_u) = tau", min: 1e-6, max: 0.5 },
-  thresholdSeeds: count(500, "generations (seeds 0 … n−1) whose activations set the thresholds"),
+  labelSeeds: intFlag(2400, "seeds 0 … labelSeeds−1 are labelled", 10),
+  labelRule: choiceFlag("rank", "labeller: rank (most/least flawed shares) or cutoffs", ["rank", "cutoffs"]),
+  labelFraction: numFlag(0.3, "rank rule: the share labelled artifact, and that labelled normal", 0.01, 0.5),
+  artifactAbove: numFlag(0.05, "cutoffs rule: artifact at or above this score", 0, 1),
+  normalBelow: numFlag(0.01, "cutoffs rule: normal at or below this score", 0, 1),
+  realImages: intFlag(800, 'real images in the classifier\'s data (class "real")'),
+  heldoutShare: numFlag(0.25, "share of labelled seeds and real images the classifier holds out", 0.05, 0.9),
+  headSteps: intFlag(500, "Adam steps of the classifier's fully connected layer"),
+  cam: choiceFlag("gradcam", "CAM method of the artifact masks", ["gradcam", "gradcam++", "scorecam"]),
+  camThreshold: numFlag(0.5, "artifact mask = normalised CAM above this", 0, 1),
+  tau: numFlag(0.005, "unit thresholds T_u: P(a_u > T_u) = tau", 1e-6, 0.5),
+  thresholdSeeds: intFlag(500, "generations (seeds 0 … n−1) whose activations set the thresholds"),
   layer: { default: "layer4", help: "the layer of the single-layer rows", meta: "<layer>" },
   n: { default: 0.2, help: "units corrected per layer: a fraction (< 1) or a count", min: 0 },
-  lambda: {
-    default: 0.9,
-    help: "scale λ of sequential correction (units are rescaled by λ·(1 − DS) or 1 − λ·DS)",
-    min: 0,
-    max: 1,
-  },
-  stop: { default: 6, help: "sequential correction: layer1 … layer<stop>", integer: true, min: 1 },
-  rule: {
-    default: "lambda(1-ds)",
-    help: "rescaling rule of sequential correction (see lib/correct/sequential.ts)",
-    choices: ["lambda(1-ds)", "1-lambda·ds"],
-  },
-  fitArtifacts: count(200, "training artifact seeds the scores are fitted on"),
-  evalArtifacts: count(200, "held-out artifact seeds the table is measured on (at most)"),
-  fidSeeds: count(1000, "FID-based baseline: generations the units' top images come from"),
-  fidTopK: { default: 100, help: "FID-based baseline: top images per unit", integer: true, min: 2 },
-  realReference: { default: 2000, help: "held-out real images of the metrics", integer: true, min: 2 },
+  lambda: numFlag(0.9, "scale λ of sequential correction: units × λ·(1 − DS) or 1 − λ·DS", 0, 1),
+  stop: intFlag(6, "sequential correction: layer1 … layer<stop>"),
+  rule: choiceFlag("lambda(1-ds)", "rescaling rule (lib/correct/sequential.ts)", [
+    "lambda(1-ds)",
+    "1-lambda·ds",
+  ]),
+  fitArtifacts: intFlag(200, "training artifact seeds the scores are fitted on"),
+  evalArtifacts: intFlag(200, "held-out artifact seeds the table is measured on (at most)"),
+  fidSeeds: intFlag(1000, "FID-based baseline: generations the units' top images come from"),
+  fidTopK: intFlag(100, "FID-based baseline: top images per unit", 2),
+  realReference: intFlag(2000, "held-out real images of the metrics", 2),
   sweeps: { default: true, help: "run the sweeps of n, λ and the stopping layer" },
   sweepN: { default: [0.05, 0.1, 0.2, 0.35, 0.5], help: "sweep of n (units corrected per layer)", min: 0 },
   sweepLambda: { default: [0.5, 0.7, 0.9, 1], help: "sweep of λ", min: 0, max: 1 },
   sweepStop: { default: [1, 2, 4, 6, 8], help: "sweep of the stopping layer", integer: true, min: 1 },
-  sweepFit: { default: 100, help: "fit seeds per sweep point (of --fit-artifacts)", integer: true, min: 1 },
-  show: { default: 8, help: "images per row of the grids", integer: true, min: 1, max: 64 },
-  seed: count(0, "seed of every random choice (splits, random units, training)", 0),
+  sweepFit: intFlag(100, "fit seeds per sweep point (of --fit-artifacts)"),
+  show: intFlag(8, "images per row of the grids", 1, 64),
+  seed: intFlag(0, "seed of every random choice (splits, random units, training)", 0),
   batch: batchFlag(32),
   backend: BACKEND_WASM,
   engine: { ...ENGINE, default: "ort", defaultText: undefined },
@@ -153,50 +121,20 @@ export async function run(
   const { batch, layer, show, tau, fidTopK: topK, realReference: reference } = config;
   const info = await lib.initBackend({ backend: config.backend as lib.BackendName });
   console.error(`tfjs backend: ${info.backend}, ${info.threads} thread(s)`);
-  const custom = !(lib.DOMAINS as readonly string[]).includes(config.model);
-  if (custom && !(config.real && config.backbone && config.labels)) {
-    throw new Error(
-      `--model ${config.model} is not a shipped domain (${lib.DOMAINS.join(", ")}), so it is a generator ` +
-        "checkpoint: it needs --real <folder of real PNGs>, --backbone <resnet18.pth> and --labels <labels.csv> " +
-        `(label its samples with: deno task label --checkpoint ${config.model} --out labels.csv)`,
-    );
-  }
-  const engine = config.engine as lib.EngineName;
   const loading = performance.now();
-  const domain = custom
-    ? await lib.loadCustomDomain({
-      checkpoint: config.model,
-      real: config.real,
-      backbone: config.backbone,
-      backboneSize: config.backboneSize || undefined,
-      inception: config.inception || undefined,
-      engine,
-    })
-    : await lib.loadDomain(config.model, { checkpoint: config.checkpoint || undefined, engine });
+  const domain = await lib.openDomain({ ...config, engine: config.engine as lib.EngineName });
   const disposals: (() => unknown)[] = [() => domain.dispose()];
   try {
     const { gen, features } = domain;
-    // Checks that need the model, before any long step.
     const layers = gen.model.stages.slice(0, -1).map((s) => s.name);
     const stops = [config.stop, ...(config.sweeps ? config.sweepStop : [])];
-    const problem = !layers.includes(layer)
-      ? `--layer ${layer}: ${domain.name}'s generator has ${layers[0]} … ${layers.at(-1)}`
-      : stops.some((k) => k > layers.length)
-      ? `--stop/--sweep-stop: ${domain.name}'s generator has ${layers.length} layers, got ${
-        Math.max(...stops)
-      }`
-      : undefined;
+    const problem = lib.layerProblem(domain, layer, stops); // before any long step
     if (problem) throw new UsageError(problem, usage(CONFIG, INFO));
     const out = join(config.out, domain.name);
     const exp = new Experiment("correct", config, { out, figurePng: config.figurePng, log: options.log });
     exp.run.timings.load = (performance.now() - loading) / 1000;
     // What every step depends on: the generator's weights, the domain, its networks and data (files by content).
-    const digest = (path: string) => (path ? lib.sha256File(path) : Promise.resolve(""));
-    const models = lib.hashKey({
-      generator: lib.hashKey(gen.model),
-      domain: [domain.name, features.name, config.backboneSize, config.real],
-      files: [await digest(config.backbone), await digest(config.inception)],
-    });
+    const models = await lib.domainKey(domain, { ...config, files: [config.backbone, config.inception] });
     const seeds = (n: number, from = 0) => Array.from({ length: n }, (_, i) => from + i);
     const png = async (name: string, image: Promise<lib.RawImage>) =>
       lib.savePng(join(out, name), await image);
@@ -218,12 +156,10 @@ export async function run(
     await lib.writeLabels(join(out, "labels.csv"), labels);
     const counts = lib.countLabels(labels);
     exp.say(`labels: ${counts.artifact} artifact, ${counts.normal} normal, ${counts.skip} skipped`);
-    if (counts.artifact < 10 || counts.normal < 10) {
-      throw new Error(
-        `labels: need at least 10 artifact and 10 normal seeds, got ${counts.artifact} and ${counts.normal}` +
-          (config.labels ? ` in ${config.labels}` : "; try --label-rule rank"),
-      );
-    }
+    lib.checkLabelCounts(counts, {
+      min: 10,
+      hint: config.labels ? ` in ${config.labels}` : "; try --label-rule rank",
+    });
 
     // 2. The artifact classifier.
     const split = { realImages: config.realImages, heldoutShare: config.heldoutShare, seed: config.seed };
@@ -342,21 +278,10 @@ export async function run(
       );
     const metrics: Record<string, lib.GenerationMetrics> = {};
     for (const [name, row] of Object.entries(rows)) metrics[name] = await evaluate(name, row.edits);
-    const metric = `FD (${features.name})`;
-    const table: lib.CorrectionTable = {
-      model: domain.name,
-      checkpoint: domain.checkpoint,
-      features: features.name,
-      metric,
-      evalSeeds: evalSeeds.length,
-      rows: Object.fromEntries(Object.entries(rows).map(([k, r]) => [k, lib.tableRow(r.label, metrics[k])])),
-    };
+    const table = lib.correctionTable(domain, rows, metrics, evalSeeds.length);
     await exp.json("table.json", table);
-    const md = lib.tableMarkdown(table, {
-      note: `Real reference: ${reference} held-out real images; features ${features.name} (not ` +
-        "Inception: FD, not FID). p_artifact: the artifact classifier's probability" +
-        (domain.truthMasks ? "; defect_fraction: share of pixels the scene grammar cannot explain." : "."),
-    });
+    const note = lib.tableNote(reference, features.name, Boolean(domain.truthMasks));
+    const md = lib.tableMarkdown(table, { note });
     await lib.writeFileAtomic(join(out, "table.md"), md + "\n");
     console.log(md);
     await png("corrected.png", lib.correctedGrid(gen, evalSeeds.slice(0, show), rows));
@@ -374,7 +299,10 @@ export async function run(
       const none = { label: rows.none.label, ...metrics.none };
       await exp.json("sweeps.json", { fit: sweepSeeds.length, none, sweeps });
       for (const p of lib.SWEPT_PARAMS) {
-        await exp.figure(`sweep_${p}`, lib.sweepFigure(p, sweeps[p], { metric, uncorrected: none.fd }));
+        await exp.figure(
+          `sweep_${p}`,
+          lib.sweepFigure(p, sweeps[p], { metric: table.metric, uncorrected: none.fd }),
+        );
       }
     }
 

@@ -26,35 +26,18 @@ import { disposeSegmenter, forward, loadSegmenter, segment } from "../lib/models
 import { type GeneratorDescription, stageIndex } from "../lib/models/stages.ts";
 import { commandConfig, type Config } from "../lib/util/config.ts";
 import { Experiment } from "../lib/util/experiment.ts";
-import { BACKEND_WASM, batchFlag, ENGINE, FIGURE_PNG } from "../lib/util/flags.ts";
+import { BACKEND_WASM, batchFlag, ENGINE, FIGURE_PNG, fileFlag, intFlag } from "../lib/util/flags.ts";
 
 export const CONFIG = {
-  model: {
-    default: "data/models/scenes_pggan64.safetensors",
-    help: "generator checkpoint (.safetensors or .pth)",
-    exists: true,
-    meta: "<file>",
-  },
-  segmenter: {
-    default: "data/models/scenes_segmenter.safetensors",
-    help: "the segmenter (per-class labels) the concepts come from",
-    exists: true,
-    meta: "<file>",
-  },
+  model: fileFlag("generator checkpoint (.safetensors or .pth)", "data/models/scenes_pggan64.safetensors"),
+  segmenter: fileFlag(
+    "the segmenter (per-class labels) the concepts come from",
+    "data/models/scenes_segmenter.safetensors",
+  ),
   layers: { default: ["layer4", "layer6"], help: "layers to dissect", meta: "<layer,…>" },
-  samples: { default: 2000, help: "dissection latents: seeds 0 … samples−1", integer: true, min: 10 },
-  heldout: {
-    default: 200,
-    help: "held-out latents of every intervention measurement",
-    integer: true,
-    min: 1,
-  },
-  heldoutSeedOffset: {
-    default: 1_000_000,
-    help: "the held-out latents are seeds offset + 0 … heldout−1",
-    integer: true,
-    min: 0,
-  },
+  samples: intFlag(2000, "dissection latents: seeds 0 … samples−1", 10),
+  heldout: intFlag(200, "held-out latents of every intervention measurement"),
+  heldoutSeedOffset: intFlag(1_000_000, "the held-out latents are seeds offset + 0 … heldout−1", 0),
   interventions: {
     default: true,
     help: "run the interventions after the dissection (removal, insertion, rankings)",
@@ -72,18 +55,8 @@ export const CONFIG = {
     integer: true,
     min: 0,
   },
-  causalSamples: {
-    default: 64,
-    help: "causal set: dissection seeds it is optimised on",
-    integer: true,
-    min: 1,
-  },
-  causalEpochs: {
-    default: 10,
-    help: "causal set: passes over them (Adam, lr 0.01, batch --batch)",
-    integer: true,
-    min: 1,
-  },
+  causalSamples: intFlag(64, "causal set: dissection seeds it is optimised on"),
+  causalEpochs: intFlag(10, "causal set: passes over them (Adam, lr 0.01, batch --batch)"),
   causalL2: { default: 0.005, help: "causal set: weight of the L2 penalty on α", min: 0 },
   curveUnits: {
     default: [1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20],
@@ -91,57 +64,26 @@ export const CONFIG = {
     integer: true,
     min: 1,
   },
-  aceSamples: {
-    default: 64,
-    help: "dissection seeds of the single-unit ACE ranking (2 runs per unit and sample)",
-    integer: true,
-    min: 1,
-  },
-  aceCandidates: {
-    default: 0,
-    help: "units ranked by single-unit ACE: 0 = all, n = the n best by IoU",
-    integer: true,
-    min: 0,
-  },
+  aceSamples: intFlag(64, "dissection seeds of the single-unit ACE ranking (2 runs per unit and sample)"),
+  aceCandidates: intFlag(0, "units ranked by single-unit ACE: 0 = all, n = the n best by IoU", 0),
   insert: { default: "door", help: "insertion: the concept to insert", meta: "<concept>" },
   insertLayer: { default: "layer6", help: "insertion: the layer whose units are set", meta: "<layer>" },
-  insertUnits: {
-    default: 20,
-    help: "insertion: this many of the layer's best units by IoU",
-    integer: true,
-    min: 1,
-  },
+  insertUnits: intFlag(20, "insertion: this many of the layer's best units by IoU"),
   insertOn: {
     default: "wall",
     help: "insertion: in a box where this concept is densest (compared with the sky)",
     meta: "<concept>",
   },
-  insertBox: {
-    default: 16,
-    help: "insertion: box side in pixels (a multiple of the layer's cell)",
-    integer: true,
-    min: 1,
-  },
+  insertBox: intFlag(16, "insertion: box side in pixels (a multiple of the layer's cell)"),
   minShare: {
     default: 0.5,
     help: "insertion: a box counts when at least this share of it is the concept (or sky)",
     min: 0,
     max: 1,
   },
-  meansSamples: {
-    default: 500,
-    help: "dissection seeds of the insertion values (presence-weighted mean activations)",
-    integer: true,
-    min: 1,
-  },
-  show: { default: 8, help: "images per row of the figures", integer: true, min: 1, max: 64 },
-  topImages: {
-    default: 6,
-    help: "top-activating images per unit in top_units.png",
-    integer: true,
-    min: 1,
-    max: 64,
-  },
+  meansSamples: intFlag(500, "dissection seeds of the insertion values (presence-weighted mean activations)"),
+  show: intFlag(8, "images per row of the figures", 1, 64),
+  topImages: intFlag(6, "top-activating images per unit in top_units.png", 1, 64),
   batch: batchFlag(16),
   backend: BACKEND_WASM,
   engine: { ...ENGINE, default: "ort", defaultText: undefined },

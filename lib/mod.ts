@@ -11,12 +11,16 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initBackend, latents, randomPggan, TfjsGenerator } from "./mod.ts";
  * await initBackend({ backend: "cpu" });
  * const gen = new TfjsGenerator(randomPggan([16, 16, 8]));
  * const z = latents([0, 1], 16);
  * const { output } = gen.run(z);
- * console.log(output.shape); // [2, 8, 8, 3]
+ * assert.deepEqual(output.shape, [2, 8, 8, 3]); // two 8x8 RGB images
+ * z.dispose();
+ * output.dispose();
+ * gen.dispose();
  * ```
  * @module
  */
@@ -33,4 +37,5 @@ export * from "./dissect/mod.ts";
 export * from "./metrics/mod.ts";
 export * from "./gradcam/mod.ts";
 export * from "./correct/mod.ts";
+export * from "./planted/mod.ts";
 export * from "./util/mod.ts";

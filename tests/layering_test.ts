@@ -44,6 +44,7 @@ export const LAYERS = [
   "metrics",
   "gradcam",
   "correct",
+  "planted",
 ] as const;
 
 /** The files directly under `lib/`, above every folder. */

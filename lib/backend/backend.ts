@@ -12,9 +12,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initBackend } from "./backend.ts";
+ * import { WASM_TRAINING_KERNELS } from "./wasm_kernels.ts";
  * const info = await initBackend({ backend: "wasm", threads: 2 });
- * console.log(info); // { backend: "wasm", threads: 2, simd: true, kernels: [...] }
+ * assert.deepEqual(info, { backend: "wasm", threads: 2, simd: true, kernels: [...WASM_TRAINING_KERNELS] });
  * ```
  * @module
  */

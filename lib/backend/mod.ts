@@ -4,9 +4,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initBackend } from "./mod.ts";
  * const info = await initBackend({ backend: "wasm", threads: 2 });
- * console.log(info.threads); // 2
+ * assert.equal(info.threads, 2);
  * ```
  * @module
  */

@@ -23,6 +23,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs"; // registers the gradients of the ops
  * import { initBackend } from "./backend.ts";
@@ -32,7 +33,7 @@
  * const x = tf.randomNormal([2, 8, 8, 3]) as tf.Tensor4D;
  * const w = tf.randomNormal([3, 3, 3, 4]) as tf.Tensor4D;
  * const dw = tf.grad((f: tf.Tensor) => tf.sum(tf.conv2d(x, f as tf.Tensor4D, 2, "same")))(w);
- * console.log(dw.shape); // [3, 3, 3, 4]
+ * assert.deepEqual(dw.shape, [3, 3, 3, 4]);
  * tf.dispose([x, w, dw]);
  * ```
  * @module
@@ -65,8 +66,10 @@ export const WASM_TRAINING_KERNELS: readonly string[] = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { registerWasmTrainingKernels } from "./wasm_kernels.ts";
- * console.log(registerWasmTrainingKernels()); // ["Conv2DBackpropFilter", "Conv2DBackpropInput", ...]
+ * const names = registerWasmTrainingKernels();
+ * assert.deepEqual(names.slice(0, 2), ["Conv2DBackpropFilter", "Conv2DBackpropInput"]);
  * ```
  */
 export function registerWasmTrainingKernels(): string[] {

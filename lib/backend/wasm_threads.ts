@@ -18,12 +18,13 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { registerThreadedWasmBackend } from "./wasm_threads.ts";
  * await registerThreadedWasmBackend(2);
  * await tf.setBackend("wasm");
  * const { getThreadsCount } = await import("@tensorflow/tfjs-backend-wasm");
- * console.log(getThreadsCount()); // 2
+ * assert.equal(getThreadsCount(), 2);
  * ```
  * @module
  */

@@ -14,6 +14,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/backend.ts";
  * import { ArtifactClassifier, trainHead } from "./artifact_classifier.ts";
@@ -23,7 +24,8 @@
  * const fc = trainHead(train, { steps: 200 });
  * const backbone = { name: "identity", featureMap: (x: tf.Tensor4D) => tf.clone(x) };
  * const model = new ArtifactClassifier(backbone, fc);
- * const logits = model.head(tf.ones([1, 1, 1, 2]) as tf.Tensor4D); // [1, 3]
+ * const logits = model.head(tf.ones([1, 1, 1, 2]) as tf.Tensor4D);
+ * assert.deepEqual(logits.shape, [1, 3]); // one logit per class
  * tf.dispose(logits);
  * model.dispose();
  * ```

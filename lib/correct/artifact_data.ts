@@ -9,6 +9,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initBackend } from "../backend/backend.ts";
  * import { autoLabel, autoLabelSet } from "./auto_label.ts";
  * import { trainArtifactClassifier } from "./artifact_data.ts";
@@ -19,7 +20,9 @@
  *   seeds: Array.from({ length: 60 }, (_, i) => i), rule: "rank", progress: false,
  * }));
  * const { classifier, report } = await trainArtifactClassifier(domain, labels, { realImages: 20, steps: 50 });
- * console.log(report.heldout.accuracy, report.heldout.confusion);
+ * const { accuracy, confusion } = report.heldout; // confusion[true][predicted]: artifact, normal, real
+ * assert.deepEqual(confusion.map((row) => row.reduce((a, b) => a + b)), [5, 5, 5]); // a quarter of 20 each
+ * assert.equal(accuracy, (confusion[0][0] + confusion[1][1] + confusion[2][2]) / 15);
  * classifier.dispose();
  * await domain.dispose();
  * ```

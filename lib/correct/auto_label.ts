@@ -22,6 +22,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initBackend } from "../backend/backend.ts";
  * import { createGenerator } from "../engine/select.ts";
  * import { loadGenerator } from "../models/load.ts";
@@ -31,7 +32,10 @@
  * const gen = await createGenerator(await loadGenerator("data/models/scenes_pggan64.safetensors"), { engine: "tfjs" });
  * const criterion = sceneDefectCriterion(await loadSegmenter("data/models/scenes_segmenter.safetensors"));
  * const labels = await autoLabel(gen, criterion, { seeds: [0, 1, 2, 3], progress: false });
- * console.log(labels.map((l) => `${l.seed}: ${l.label} (${l.score.toFixed(3)})`));
+ * assert.deepEqual(labels.map((l) => l.seed), [0, 1, 2, 3]);
+ * for (const { label, score } of labels) { // the default cut-offs: artifact from 0.05, normal up to 0.01
+ *   assert.equal(label, score >= 0.05 ? "artifact" : score <= 0.01 ? "normal" : "skip");
+ * }
  * await gen.dispose();
  * ```
  * @module

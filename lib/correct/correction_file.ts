@@ -9,12 +9,13 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { randomPggan } from "../models/pggan.ts";
  * import { correctionEdits, parseCorrection } from "./correction_file.ts";
  * const text = '{"kind":"ganatomy.correction","version":1,"method":"sequential","params":{},' +
  *   '"layers":[{"layer":"layer1","units":[2],"scales":[0.5]}]}';
  * const edits = correctionEdits(randomPggan([16, 16, 8]), parseCorrection(text));
- * console.log(edits.layer1.scale); // Float32Array of 16: 0.5 at unit 2, 1 elsewhere
+ * assert.deepEqual(edits.layer1.scale, Float32Array.from({ length: 16 }, (_, u) => (u === 2 ? 0.5 : 1)));
  * ```
  * @module
  */

@@ -19,6 +19,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/backend.ts";
  * import { createGenerator } from "../engine/select.ts";
@@ -29,8 +30,11 @@
  * // A stand-in artifact mask: the top-left quarter of every image.
  * const masks = (images: tf.Tensor4D) =>
  *   tf.tidy(() => tf.pad(tf.ones([images.shape[0], 4, 4]), [[0, 0], [0, 4], [0, 4]]) as tf.Tensor3D);
- * const scores = await defectiveScores(gen, "layer2", { seeds: [0, 1, 2, 3], masks, progress: false });
- * console.log(rankUnits(scores.ds1).slice(0, 3)); // the three units that overlap the quarter best
+ * // tau 0.2: each unit fires on its top fifth (the default 0.005 needs far more than 4 images of 4x4 maps).
+ * const seeds = [0, 1, 2, 3];
+ * const scores = await defectiveScores(gen, "layer2", { seeds, masks, tau: 0.2, progress: false });
+ * // the three units that overlap the quarter best
+ * assert.deepEqual(rankUnits(scores.ds1).slice(0, 3), [4, 6, 7]);
  * await gen.dispose();
  * ```
  * @module

@@ -15,11 +15,14 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initBackend } from "../backend/backend.ts";
  * import { loadDomain } from "./domain.ts";
  * await initBackend({ backend: "cpu" });
  * const domain = await loadDomain("scenes", { engine: "tfjs" }); // ORT is for the examples of lib/engine
- * console.log(domain.gen.model.resolution, domain.features.name, domain.criterion.name); // 64 "scenes-net" "defect-fraction"
+ * const { gen, features, criterion } = domain;
+ * assert.deepEqual([gen.model.resolution, features.name], [64, "scenes-net"]);
+ * assert.equal(criterion.name, "defect-fraction");
  * await domain.dispose();
  * ```
  * @module
@@ -39,6 +42,7 @@ import { withOutputChannels } from "../models/output_channels.ts";
 import type { GeneratorDescription } from "../models/stages.ts";
 import { disposeSegmenter, loadSegmenter, segment } from "../models/segmenter.ts";
 import { latents } from "../tensor/rng.ts";
+import { hashKey, sha256File } from "../io/hash.ts";
 import { confidenceCriterion, type LabelCriterion, sceneDefectCriterion } from "./auto_label.ts";
 import {
   ARTIFACT,
@@ -210,6 +214,72 @@ export async function loadCustomDomain(options: CustomDomainOptions): Promise<Co
       inception?.dispose();
     },
   };
+}
+
+/** Where a correction run's model comes from: a shipped domain's name, or a user's checkpoint and its data. */
+export interface DomainSource extends Partial<Omit<CustomDomainOptions, "checkpoint">> {
+  /** A shipped domain ({@link DOMAINS}) or a generator checkpoint (then `real`, `backbone` and `labels`). */
+  model: string;
+  /** For a shipped domain: a checkpoint of its image size instead of the shipped generator. */
+  checkpoint?: string;
+  /** The label file a user's checkpoint needs (only checked for presence here). */
+  labels?: string;
+}
+
+/**
+ * {@link loadDomain} for a shipped domain's name, else {@link loadCustomDomain}; a checkpoint without its real
+ * images, backbone or labels is refused with the command that makes the labels.
+ */
+export function openDomain(source: DomainSource): Promise<CorrectionDomain> {
+  const { model, checkpoint, real, backbone, labels, engine } = source;
+  if ((DOMAINS as readonly string[]).includes(model)) {
+    return loadDomain(model, { checkpoint: checkpoint || undefined, engine });
+  }
+  if (!(real && backbone && labels)) {
+    throw new Error(
+      `--model ${model} is not a shipped domain (${DOMAINS.join(", ")}), so it is a generator ` +
+        "checkpoint: it needs --real <folder of real PNGs>, --backbone <resnet18.pth> and --labels <labels.csv> " +
+        `(label its samples with: deno task label --checkpoint ${model} --out labels.csv)`,
+    );
+  }
+  return loadCustomDomain({
+    ...source,
+    checkpoint: model,
+    real,
+    backbone,
+    backboneSize: source.backboneSize || undefined,
+    inception: source.inception || undefined,
+  });
+}
+
+/**
+ * A cache key of everything a correction step depends on besides its options: the generator's weights, the
+ * domain and its feature network, and the user's files (by content).
+ */
+export async function domainKey(
+  domain: CorrectionDomain,
+  extra: { backboneSize?: number; real?: string; files?: readonly string[] } = {},
+): Promise<string> {
+  const files = await Promise.all((extra.files ?? []).map((f) => (f ? sha256File(f) : Promise.resolve(""))));
+  return hashKey({
+    generator: hashKey(domain.gen.model),
+    domain: [domain.name, domain.features.name, extra.backboneSize ?? 0, extra.real ?? ""],
+    files,
+  });
+}
+
+/** What is wrong with a run's `layer` and stopping layers for `gen` (undefined: nothing). */
+export function layerProblem(
+  domain: CorrectionDomain,
+  layer: string,
+  stops: readonly number[],
+): string | undefined {
+  const layers = domain.gen.model.stages.slice(0, -1).map((s) => s.name);
+  return !layers.includes(layer)
+    ? `--layer ${layer}: ${domain.name}'s generator has ${layers[0]} … ${layers.at(-1)}`
+    : stops.some((k) => k > layers.length)
+    ? `--stop/--sweep-stop: ${domain.name}'s generator has ${layers.length} layers, got ${Math.max(...stops)}`
+    : undefined;
 }
 
 /** Options of {@link artifactMasks}. */

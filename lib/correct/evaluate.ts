@@ -16,6 +16,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/backend.ts";
  * import { createGenerator } from "../engine/select.ts";
@@ -30,7 +31,8 @@
  * };
  * const real = await realReference({ sample: (ix) => tf.randomUniform([ix.length, 8, 8, 3], -1, 1) as tf.Tensor4D }, extractor, { count: 64 });
  * const result = await evaluateGenerations(gen, Array.from({ length: 32 }, (_, i) => i), { extractor, real, progress: false });
- * console.log(result.fd, result.realism);
+ * assert.deepEqual([result.count, result.features], [32, "quadrants"]);
+ * assert.ok(result.fd > 0 && result.realism > 0 && result.precision >= 0 && result.precision <= 1);
  * real.dispose();
  * await gen.dispose();
  * ```

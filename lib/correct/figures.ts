@@ -5,9 +5,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sweepFigure } from "./figures.ts";
  * const fig = sweepFigure("stop", [{ value: 2, fd: 10 }, { value: 4, fd: 8 }], { metric: "FD", uncorrected: 12 });
- * console.log(fig.data.length); // 2: the sweep and the uncorrected level
+ * assert.equal(fig.data.length, 2); // the sweep and the uncorrected level
  * ```
  * @module
  */

@@ -30,6 +30,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { join } from "node:path";
  * import { encodePng } from "../io/png.ts";
  * import { startLabelServer } from "./label_server.ts";
@@ -39,14 +40,14 @@
  *   render: () => encodePng(grey),
  *   out: join(await Deno.makeTempDir(), "labels.csv"),
  * });
- * console.log(`open ${server.url}`); // a person answers there; here fetch does
+ * assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+\/$/); // a person answers there; here fetch does
  * for (const seed of [0, 1]) {
  *   const body = JSON.stringify({ seed, label: "normal" });
  *   const headers = { "content-type": "application/json" };
  *   await (await fetch(`${server.url}api/label`, { method: "POST", headers, body })).json();
  * }
  * const labels = await server.done; // resolves once every seed is answered
- * console.log(labels.get(1)); // { label: "normal", source: "manual" }
+ * assert.deepEqual(labels.get(1), { label: "normal", source: "manual" });
  * await server.close();
  * ```
  * @module
@@ -253,6 +254,7 @@ function checkOrigin(req: Request, hosts: ReadonlySet<string>): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodePng } from "../io/png.ts";
  * import { startLabelServer } from "./label_server.ts";
  * const black = { data: new Uint8Array(4 * 4 * 3), height: 4, width: 4, channels: 3 };
@@ -262,7 +264,7 @@ function checkOrigin(req: Request, hosts: ReadonlySet<string>): void {
  *   out: `${await Deno.makeTempDir()}/labels.csv`,
  * });
  * const state = await (await fetch(`${server.url}api/state`)).json();
- * console.log(state.progress); // "0 / 2 labelled (0 normal, 0 artifact, 0 skipped)"
+ * assert.equal(state.progress, "0 / 2 labelled (0 normal, 0 artifact, 0 skipped)");
  * await server.close();
  * ```
  */

@@ -22,10 +22,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { countLabels, parseLabels, seedsWith } from "./labels.ts";
  * const set = parseLabels("seed,label\n0,normal\n1,artifact\n2,skip\n", { file: "labels.csv" });
- * console.log(seedsWith(set, "artifact")); // [1]
- * console.log(countLabels(set)); // { normal: 1, artifact: 1, skip: 1 }
+ * assert.deepEqual(seedsWith(set, "artifact"), [1]);
+ * assert.deepEqual(countLabels(set), { normal: 1, artifact: 1, skip: 1 });
  * ```
  * @module
  */
@@ -91,9 +92,10 @@ function seedProblem(text: string): string | undefined {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseLabels } from "./labels.ts";
  * const set = parseLabels("seed,label,source\r\n3,artifact,auto:iqr\r\n", { file: "auto.csv" });
- * console.log(set.get(3)); // { label: "artifact", source: "auto:iqr" }
+ * assert.deepEqual(set.get(3), { label: "artifact", source: "auto:iqr" });
  * ```
  */
 export function parseLabels(text: string, options: ParseLabelsOptions = {}): LabelSet {
@@ -162,10 +164,11 @@ export function formatLabels(set: LabelSet): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readLabels, writeLabels } from "./labels.ts";
  * await writeLabels("/tmp/ganatomy_example/labels.csv", new Map([[4, { label: "normal", source: "manual" }]]));
  * const set = await readLabels("/tmp/ganatomy_example/labels.csv");
- * console.log(set.get(4)?.label); // "normal"
+ * assert.deepEqual(set.get(4), { label: "normal", source: "manual" });
  * ```
  */
 export async function readLabels(path: string): Promise<LabelSet> {
@@ -187,4 +190,18 @@ export function countLabels(set: LabelSet): Record<Label, number> {
   const counts: Record<Label, number> = { normal: 0, artifact: 0, skip: 0 };
   for (const { label } of set.values()) counts[label]++;
   return counts;
+}
+
+/** Throws when fewer than `min` seeds are labelled artifact or normal (`hint` ends the message). */
+export function checkLabelCounts(
+  counts: Record<Label, number>,
+  options: { min: number; hint?: string },
+): void {
+  const { min, hint = "" } = options;
+  if (counts.artifact < min || counts.normal < min) {
+    throw new Error(
+      `labels: need at least ${min} artifact and ${min} normal seeds, got ${counts.artifact} and ${counts.normal}` +
+        hint,
+    );
+  }
 }

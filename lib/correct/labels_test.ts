@@ -95,3 +95,12 @@ Deno.test("writeLabels and readLabels round-trip through a file; errors name the
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("labels: checkLabelCounts names both counts and the hint", async () => {
+  const { checkLabelCounts } = await import("./labels.ts");
+  checkLabelCounts({ artifact: 10, normal: 12, skip: 0 }, { min: 10 });
+  assert.throws(
+    () => checkLabelCounts({ artifact: 3, normal: 12, skip: 0 }, { min: 10, hint: " in x.csv" }),
+    /need at least 10 artifact and 10 normal seeds, got 3 and 12 in x\.csv/,
+  );
+});

@@ -18,9 +18,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { correctionScale, rankUnits } from "./mod.ts";
- * rankUnits([0.1, 0.7, 0.3]); // [1, 2, 0]
- * correctionScale(1, 0.9); // 0: the worst unit of a layer is switched off
+ * assert.deepEqual(rankUnits([0.1, 0.7, 0.3]), [1, 2, 0]); // highest score first
+ * assert.equal(correctionScale(1, 0.9), 0); // the worst unit of a layer is switched off
  * ```
  * @module
  */
@@ -38,3 +39,8 @@ export * from "./table.ts";
 export * from "./sweep.ts";
 export * from "./figures.ts";
 export * from "./domain.ts";
+export * from "./rank.ts";
+export * from "./rank_ablation.ts";
+export * from "./rank_ds.ts";
+export * from "./rank_random.ts";
+export * from "./rank_rarity.ts";

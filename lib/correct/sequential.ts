@@ -18,6 +18,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/backend.ts";
  * import { createGenerator } from "../engine/select.ts";
@@ -28,9 +29,11 @@
  * const masks = (images: tf.Tensor4D) =>
  *   tf.tidy(() => tf.pad(tf.ones([images.shape[0], 4, 4]), [[0, 0], [0, 4], [0, 4]]) as tf.Tensor3D);
  * const { edits, steps } = await sequentialCorrection(gen, {
- *   seeds: [0, 1, 2, 3], masks, stop: 2, n: 0.25, progress: false,
+ *   seeds: [0, 1, 2, 3], masks, stop: 2, n: 0.25, tau: 0.2, progress: false, // tau: see defectiveScores
  * });
- * console.log(Object.keys(edits), steps[0].units); // ["layer1", "layer2"], the 4 worst units of layer1
+ * assert.deepEqual(Object.keys(edits), ["layer1", "layer2"]);
+ * assert.deepEqual(steps[0].units, [3, 15, 11, 4]); // the 4 worst units of layer1, worst first
+ * assert.equal(steps[0].scales[0], 0); // the worst is switched off
  * await gen.dispose();
  * ```
  * @module

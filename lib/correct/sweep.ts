@@ -8,13 +8,14 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { runSweeps } from "./sweep.ts";
  * const sweeps = await runSweeps(
  *   { n: 0.2, lambda: 0.9, stop: 6 },
  *   { n: [0.1, 0.2], lambda: [0.5], stop: [2, 4] },
  *   ({ n, lambda, stop }) => Promise.resolve({ fd: n + lambda + stop }),
  * );
- * console.log(sweeps.stop); // [{ value: 2, fd: 3.1 }, { value: 4, fd: 5.1 }]
+ * assert.deepEqual(sweeps.stop, [{ value: 2, fd: 3.1 }, { value: 4, fd: 5.1 }]);
  * ```
  * @module
  */

@@ -12,12 +12,15 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { combinedTableMarkdown } from "./table.ts";
  * const row = { label: "None", fid: 12.5, realism: 1.1, realism_median: 1, precision: 0.8, recall: 0.7 };
- * console.log(combinedTableMarkdown([{
+ * const md = combinedTableMarkdown([{
  *   model: "scenes", checkpoint: "g.safetensors", features: "scenes-net", metric: "FD (scenes-net)", evalSeeds: 10,
  *   rows: { none: row },
- * }]));
+ * }]);
+ * assert.ok(md.includes("| method | scenes: FD (scenes-net) ↓ / realism ↑ |"));
+ * assert.ok(md.includes("| None | 12.500 / 1.100 |")); // the methods without a row show "—"
  * ```
  * @module
  */
@@ -61,6 +64,26 @@ export interface CorrectionTable {
   /** Held-out artifact generations measured. */
   evalSeeds: number;
   rows: Record<string, TableRow>;
+}
+
+/** `table.json` from each row's label and metrics, on `evalSeeds` held-out artifact seeds of `domain`. */
+export function correctionTable(
+  domain: { name: string; checkpoint: string; features: { name: string } },
+  rows: Record<string, { label: string }>,
+  metrics: Record<string, GenerationMetrics>,
+  evalSeeds: number,
+): CorrectionTable {
+  const entries = Object.entries(rows).map(([k, r]) => [k, tableRow(r.label, metrics[k])]);
+  const { name: model, checkpoint, features } = domain;
+  const metric = `FD (${features.name})`;
+  return { model, checkpoint, features: features.name, metric, evalSeeds, rows: Object.fromEntries(entries) };
+}
+
+/** The note under a table: the reference, the features and the extra columns. */
+export function tableNote(reference: number, features: string, defectMaps: boolean): string {
+  return `Real reference: ${reference} held-out real images; features ${features} (not ` +
+    "Inception: FD, not FID). p_artifact: the artifact classifier's probability" +
+    (defectMaps ? "; defect_fraction: share of pixels the scene grammar cannot explain." : ".");
 }
 
 /** A table row from a method's label and metrics. */

@@ -4,10 +4,13 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { labelComponents } from "./components.ts";
  * const labels = Uint8Array.from([0, 0, 1, 1, 0, 1, 0, 0, 1]); // 3x3
  * const { ids, classes, areas } = labelComponents(labels, { height: 3, width: 3 });
- * // classes [0, 1, 0, 1]: the zeros at the top-left and at the bottom-left are not 4-connected
+ * assert.deepEqual([...ids], [0, 0, 1, 2, 0, 1, 0, 0, 1]); // the zeros are 4-connected through the centre
+ * // the zeros, the right column, the 1 at the left
+ * assert.deepEqual([classes, areas], [[0, 1, 1], [5, 3, 1]]);
  * ```
  * @module
  */

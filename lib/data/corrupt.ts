@@ -16,11 +16,12 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Rng } from "../tensor/rng.ts";
  * import { corruptScene } from "./corrupt.ts";
  * import { renderScene } from "./scenes.ts";
  * const bad = corruptScene(renderScene(0), new Rng(9), { kinds: ["misplaced"] });
- * console.log(bad.corruptions); // e.g. [{ kind: "misplaced", detail: "door in sky", pixels: 18 }]
+ * assert.deepEqual(bad.corruptions, [{ kind: "misplaced", detail: "sun on ground", pixels: 24 }]);
  * ```
  * @module
  */

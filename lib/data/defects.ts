@@ -119,13 +119,15 @@ export function defectMap(image: RawImage, labels: Uint8Array, opts: DefectOptio
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/backend.ts";
  * import { defectMapBatch } from "./defects.ts";
  * import { sceneBatch } from "./scenes.ts";
  * await initBackend({ backend: "cpu" });
  * const { images, labels } = sceneBatch([0, 1]);
- * const { score, binary } = defectMapBatch(images, labels); // [2, 64, 64] each
+ * const { score, binary } = defectMapBatch(images, labels);
+ * assert.deepEqual([score.shape, binary.shape], [[2, 64, 64], [2, 64, 64]]);
  * tf.dispose([images, labels, score, binary]);
  * ```
  */

@@ -6,12 +6,14 @@
  * @example
  * ```ts
  * // requires: fashion-mnist
+ * import assert from "node:assert/strict";
  * import { initBackend } from "../backend/backend.ts";
  * import { fashionImages, loadFashion } from "./fashion.ts";
  * await initBackend({ backend: "cpu" });
  * const data = await loadFashion({ split: "test" }); // images [10000 * 32 * 32] bytes, labels [10000]
- * const batch = fashionImages(data, [0, 1, 2, 3]); // [4, 32, 32, 1] in [-1, 1]
- * console.log(data.classNames[data.labels[0]]); // "Ankle boot"
+ * const batch = fashionImages(data, [0, 1, 2, 3]); // in [-1, 1]
+ * assert.deepEqual(batch.shape, [4, 32, 32, 1]);
+ * assert.equal(data.classNames[data.labels[0]], "Ankle boot");
  * batch.dispose();
  * ```
  * @module
@@ -84,8 +86,10 @@ async function exists(path: string): Promise<boolean> {
  * @example
  * ```ts
  * // requires: fashion-mnist
+ * import assert from "node:assert/strict";
  * import { loadFashion } from "./fashion.ts";
- * const { images, labels } = await loadFashion({ split: "train" }); // 60000 * 32 * 32 bytes, 60000 labels
+ * const { images, labels } = await loadFashion({ split: "train" });
+ * assert.deepEqual([images.length, labels.length], [60000 * 32 * 32, 60000]); // bytes, class ids
  * ```
  */
 export async function loadFashion(opts: LoadFashionOptions = {}): Promise<FashionData> {
@@ -138,11 +142,13 @@ function pad(raw: Uint8Array, n: number): Uint8Array {
  * @example
  * ```ts
  * // requires: fashion-mnist
+ * import assert from "node:assert/strict";
  * import { initBackend } from "../backend/backend.ts";
  * import { fashionImages, loadFashion } from "./fashion.ts";
  * await initBackend({ backend: "cpu" });
  * const data = await loadFashion({ split: "test" });
- * const x = fashionImages(data, [5, 6]); // [2, 32, 32, 1]
+ * const x = fashionImages(data, [5, 6]);
+ * assert.deepEqual(x.shape, [2, 32, 32, 1]);
  * x.dispose();
  * ```
  */

@@ -8,12 +8,14 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initBackend } from "../backend/backend.ts";
  * import { defectMap, renderScene, sceneBatch, sceneImage } from "./mod.ts";
  * await initBackend({ backend: "cpu" });
  * const scene = renderScene(0);
- * console.log(defectMap(sceneImage(scene), scene.labels).fraction); // 0 on a clean scene
- * const { images, labels } = sceneBatch([0, 1, 2, 3]); // [4, 64, 64, 3], [4, 64, 64]
+ * assert.equal(defectMap(sceneImage(scene), scene.labels).fraction, 0); // 0 on a clean scene
+ * const { images, labels } = sceneBatch([0, 1, 2, 3]);
+ * assert.deepEqual([images.shape, labels.shape], [[4, 64, 64, 3], [4, 64, 64]]);
  * images.dispose();
  * labels.dispose();
  * ```

@@ -8,10 +8,12 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CLASS_ID, labelMapImage, SCENE_CLASSES } from "./scene_classes.ts";
- * SCENE_CLASSES[CLASS_ID.door].name; // "door"
+ * assert.equal(SCENE_CLASSES[CLASS_ID.door].name, "door");
  * const labels = new Uint8Array(4 * 4).fill(CLASS_ID.sky);
  * const picture = labelMapImage(labels, { height: 4, width: 4 }); // a 4x4 RawImage in the sky's colour
+ * assert.deepEqual([...picture.data.subarray(0, 3)], SCENE_CLASSES[CLASS_ID.sky].display);
  * ```
  * @module
  */

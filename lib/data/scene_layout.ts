@@ -17,10 +17,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Rng } from "../tensor/rng.ts";
  * import { sampleLayout } from "./scene_layout.ts";
  * const layout = sampleLayout(new Rng(3));
- * console.log(layout.sky, layout.buildings.length, layout.trees.length);
+ * assert.deepEqual([layout.sky, layout.buildings.length, layout.trees.length], ["overcast", 2, 1]);
  * ```
  * @module
  */

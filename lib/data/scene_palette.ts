@@ -15,10 +15,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { allowedSwatches, lightGain } from "./scene_palette.ts";
  * import { CLASS_ID } from "./scene_classes.ts";
- * allowedSwatches(CLASS_ID.roof).length; // 4 roof colours
- * lightGain(1, 0); // [1, 1, 1]: neutral light
+ * assert.equal(allowedSwatches(CLASS_ID.roof).length, 4); // 4 roof colours
+ * assert.deepEqual(lightGain(1, 0), [1, 1, 1]); // neutral light
  * ```
  * @module
  */

@@ -10,12 +10,14 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initBackend } from "../backend/backend.ts";
  * import { renderScene, sceneBatch } from "./scenes.ts";
  * await initBackend({ backend: "cpu" });
  * const scene = renderScene(7); // 64x64: { image: RGB bytes, labels: class ids, layout, size, seed }
- * console.log(scene.layout.buildings.map((b) => b.kind));
- * const { images, labels } = sceneBatch([0, 1, 2, 3], { size: 32 }); // [4, 32, 32, 3] in [-1, 1], [4, 32, 32]
+ * assert.deepEqual(scene.layout.buildings.map((b) => b.kind), ["house", "church"]);
+ * const { images, labels } = sceneBatch([0, 1, 2, 3], { size: 32 }); // images in [-1, 1], class ids
+ * assert.deepEqual([images.shape, labels.shape], [[4, 32, 32, 3], [4, 32, 32]]);
  * images.dispose();
  * labels.dispose();
  * ```
@@ -282,11 +284,13 @@ export function renderLayout(layout: SceneLayout, rng: Rng, opts: SceneOptions =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { renderScene } from "./scenes.ts";
  * import { CLASS_ID } from "./scene_classes.ts";
  * const { image, labels, layout } = renderScene(42, { size: 32 });
- * labels[0] === CLASS_ID.sky || labels[0] === CLASS_ID.cloud; // the top-left corner is sky (or a cloud)
- * console.log(image.length, layout.sky); // 3072 "overcast"
+ * // the top-left corner is sky (or a cloud)
+ * assert.ok(labels[0] === CLASS_ID.sky || labels[0] === CLASS_ID.cloud);
+ * assert.deepEqual([image.length, layout.sky], [32 * 32 * 3, "overcast"]);
  * ```
  */
 export function renderScene(seed: number, opts: SceneOptions = {}): Scene {
@@ -309,10 +313,12 @@ export function sceneImage(scene: Scene): RawImage {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initBackend } from "../backend/backend.ts";
  * import { sceneBatch } from "./scenes.ts";
  * await initBackend({ backend: "cpu" });
- * const { images, labels } = sceneBatch([10, 11]); // [2, 64, 64, 3], [2, 64, 64]
+ * const { images, labels } = sceneBatch([10, 11]);
+ * assert.deepEqual([images.shape, labels.shape], [[2, 64, 64, 3], [2, 64, 64]]);
  * images.dispose();
  * labels.dispose();
  * ```

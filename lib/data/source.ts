@@ -11,11 +11,13 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initBackend } from "../backend/backend.ts";
  * import { imageSource } from "./source.ts";
  * await initBackend({ backend: "cpu" });
  * const scenes = await imageSource("scenes");
- * const batch = scenes.sample([0, 1, 2]); // [3, 64, 64, 3] in [-1, 1]
+ * const batch = scenes.sample([0, 1, 2]); // in [-1, 1]
+ * assert.deepEqual(batch.shape, [3, 64, 64, 3]);
  * batch.dispose();
  * ```
  * @module

@@ -14,6 +14,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/backend.ts";
  * import { createGenerator } from "../engine/select.ts";
@@ -27,7 +28,9 @@
  *   layer: "layer2", units: [0, 1, 2], concept: "bright", concepts: ["bright", "dark"], values: 3, samples: 4,
  *   progress: false,
  * });
- * console.log(effect.ace, effect.insertionEffect, effect.ablationEffect);
+ * // ace = insertionEffect + ablationEffect: the share of "bright" the units add, plus the share they remove
+ * const { ace, insertionEffect, ablationEffect } = effect;
+ * assert.deepEqual([ace, insertionEffect, ablationEffect], [0.125, 0.05078125, 0.07421875]);
  * await gen.dispose();
  * ```
  * @module

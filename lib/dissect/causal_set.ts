@@ -19,6 +19,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/backend.ts";
  * import { TfjsGenerator } from "../engine/tfjs.ts";
@@ -33,7 +34,8 @@
  * const result = optimizeCausalSet(gen, logits, {
  *   layer: "layer2", concept: 0, concepts: ["bright", "dark"], samples: 4, batch: 2, epochs: 2, progress: false,
  * });
- * console.log(result.ranking.slice(0, 3), result.alpha.length); // the 3 strongest units, 16
+ * assert.deepEqual(result.ranking.slice(0, 3), [8, 13, 14]); // the 3 strongest units
+ * assert.equal(result.alpha.length, 16); // one coefficient per unit of layer2
  * gen.dispose();
  * ```
  * @module

@@ -11,6 +11,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/backend.ts";
  * import { createGenerator } from "../engine/select.ts";
@@ -25,7 +26,10 @@
  * const result = await dissectLayer(gen, segmenter, "layer2", {
  *   samples: 8, concepts: ["bright", "dark"], progress: false,
  * });
- * console.log(toUnitsJson(result).units[0]); // { unit: 0, concept: "bright" or "dark", iou, threshold, … }
+ * const { unit, concept, iou, threshold, interpretable, top_images } = toUnitsJson(result).units[0];
+ * assert.deepEqual([unit, concept, iou, interpretable], [0, "bright", 0, false]); // matches no concept
+ * assert.ok(Math.abs(threshold - 2.9534) < 1e-3);
+ * assert.deepEqual(top_images, [7, 3, 1, 0, 6, 4, 2, 5]); // the samples, highest activation first
  * await gen.dispose();
  * ```
  * @module

@@ -12,6 +12,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initBackend } from "../backend/backend.ts";
  * import { createGenerator } from "../engine/select.ts";
  * import { dissectLayer, toUnitsJson } from "./mod.ts";
@@ -27,7 +28,7 @@
  * );
  * const figure = unitClassFigure(units); // bars: interpretable units per concept
  * const strips = await topUnitStrips(gen, "layer2", pickTopUnits(units, { concepts: 2 }), { images: 4 });
- * console.log(figure.data.length, strips.width, strips.height);
+ * assert.deepEqual([figure.data.length, strips.width, strips.height], [1, 159, 84]);
  * await gen.dispose();
  * ```
  * @module

@@ -20,6 +20,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/backend.ts";
  * import { createGenerator } from "../engine/select.ts";
@@ -33,7 +34,8 @@
  *   layer: "layer2", concept: "dark", concepts: ["bright", "dark"], units: [0, 1, 2], values: 5,
  *   places: { on_bright: "bright", on_dark: "dark" }, box: 4, minShare: 0, seeds: [100, 101, 102], progress: false,
  * });
- * console.log(insertion.added); // { on_bright: …, on_dark: … }: the share of "dark" added in the boxes
+ * const { on_bright, on_dark } = insertion.added; // the share of "dark" added in the boxes
+ * assert.ok(Math.abs(on_bright! - 5 / 24) < 1e-9 && Math.abs(on_dark! + 7 / 24) < 1e-9);
  * await gen.dispose();
  * ```
  * @module

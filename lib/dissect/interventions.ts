@@ -15,6 +15,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/backend.ts";
  * import { createGenerator } from "../engine/select.ts";
@@ -26,7 +27,7 @@
  * // Switch units 1 and 2 of layer2 (4x4) off in the top-left quarter of the 8x8 images.
  * const region = boxMask({ x0: 0, y0: 0, x1: 4, y1: 4 }, { image: 8, layer: 4 });
  * const images = await generateWithIntervention(gen, [0, 1], { layer: "layer2", units: [1, 2], mode: "ablate", region });
- * console.log(images.shape); // [2, 8, 8, 3]
+ * assert.deepEqual(images.shape, [2, 8, 8, 3]);
  * tf.dispose([region, images]);
  * await gen.dispose();
  * ```
@@ -66,11 +67,12 @@ export interface BoxMaskSizes {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initBackend } from "../backend/backend.ts";
  * import { boxMask } from "./interventions.ts";
  * await initBackend({ backend: "cpu" });
  * const m = boxMask({ x0: 2, y0: 0, x1: 6, y1: 3 }, { image: 8, layer: 4 });
- * console.log(m.arraySync()); // [[0, 1, 1, 0], [0, .5, .5, 0], [0, 0, 0, 0], [0, 0, 0, 0]]
+ * assert.deepEqual(m.arraySync(), [[0, 1, 1, 0], [0, 0.5, 0.5, 0], [0, 0, 0, 0], [0, 0, 0, 0]]);
  * m.dispose();
  * ```
  */

@@ -24,6 +24,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/backend.ts";
  * import { chooseIqrLevels, LevelHistogram } from "./iqr.ts";
@@ -35,7 +36,7 @@
  * const masks = tf.tensor4d([1, 0, 0, 1, 0, 1, 0, 1], [1, 2, 2, 2]); // [N, H, W, K]
  * hist.add({ acts, masks });
  * tf.dispose([acts, masks]);
- * console.log(chooseIqrLevels(hist, { minConceptFraction: 0 })); // [{ level: 1, concept: 0, iqr: 1 }]
+ * assert.deepEqual(chooseIqrLevels(hist, { minConceptFraction: 0 }), [{ level: 1, concept: 0, iqr: 1 }]);
  * ```
  * @module
  */

@@ -24,6 +24,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/backend.ts";
  * import { createGenerator } from "../engine/select.ts";
@@ -37,7 +38,9 @@
  *   layer: "layer2", concept: "bright", concepts: ["bright", "dark"], ranking: [3, 1, 4, 0, 2], counts: [0, 2, 5],
  *   values: 3, seeds: [100, 101, 102, 103], controlSeed: 100, progress: false,
  * });
- * console.log(removal.before, removal.after, removal.random_control.after);
+ * // the share of "bright" pixels: unedited, with the 5 top units ablated, with 5 random units ablated
+ * const { before, after, random_control } = removal;
+ * assert.deepEqual([before, after, random_control.after], [0.640625, 0.60546875, 0.63671875]);
  * await gen.dispose();
  * ```
  * @module

@@ -11,6 +11,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/backend.ts";
  * import { conceptFractions, segmentMasks, type SegmentFn } from "./segment_fn.ts";
@@ -22,6 +23,8 @@
  * const images = tf.randomUniform([2, 8, 8, 3], -1, 1) as tf.Tensor4D;
  * const masks = await segmentMasks(redness, images, 2); // [2, 8, 8, 2] of 0/1
  * const fractions = conceptFractions(masks); // [2, 2]: each concept's share of each image
+ * // one concept a pixel: the shares of an image add up to 1
+ * assert.ok(fractions.arraySync().every(([red, other]) => Math.abs(red + other - 1) < 1e-6));
  * tf.dispose([images, masks, fractions]);
  * ```
  * @module

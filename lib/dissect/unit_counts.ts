@@ -9,6 +9,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/backend.ts";
  * import { UnitConceptCounts } from "./unit_counts.ts";
@@ -19,7 +20,7 @@
  * const conceptMasks = tf.tensor4d([1, 0, 1, 0, 0, 1, 0, 1], [1, 2, 2, 2]); // [N, H, W, K]
  * const counts = new UnitConceptCounts(2, 2);
  * counts.add({ unitMasks, conceptMasks });
- * console.log(counts.iou()); // [u0·k0, u0·k1, u1·k0, u1·k1] = [1, 0, 1/3, 1/3]
+ * assert.deepEqual(counts.iou(), Float64Array.of(1, 0, 1 / 3, 1 / 3)); // [u0·k0, u0·k1, u1·k0, u1·k1]
  * tf.dispose([unitMasks, conceptMasks]);
  * ```
  * @module

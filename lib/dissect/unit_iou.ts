@@ -25,6 +25,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/backend.ts";
  * import { UnitConceptCounts } from "./unit_counts.ts";
@@ -39,7 +40,10 @@
  * const counts = new UnitConceptCounts(3, 2);
  * counts.add({ unitMasks: units, conceptMasks: concepts });
  * const named = labelUnits(counts, thresholds, ["sky", "tree"], { iouThreshold: 0.04, iqrThreshold: 0.01 });
- * console.log(named[0]); // { unit: 0, concept, name: "sky" or "tree", iou, threshold: 0.5, interpretable }
+ * // random data: either concept may win
+ * const { unit, concept, name, iou, threshold, interpretable } = named[0];
+ * assert.deepEqual([unit, name, threshold], [0, ["sky", "tree"][concept], 0.5]);
+ * assert.equal(interpretable, iou > 0.04); // the best IoU, against iouThreshold
  * tf.dispose([acts, units, labels, concepts]);
  * ```
  * @module

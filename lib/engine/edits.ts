@@ -11,9 +11,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ablate } from "./edits.ts";
  * const edit = ablate([3, 7], 16); // zero units 3 and 7 of a 16-unit layer
- * console.log(edit.a); // Float32Array with 1 at 3 and 7
+ * assert.deepEqual(edit.a, Float32Array.from({ length: 16 }, (_, u) => (u === 3 || u === 7 ? 1 : 0)));
+ * assert.deepEqual(edit.v, new Float32Array(16)); // a = 1, v = 0 on units 3 and 7
  * ```
  * @module
  */

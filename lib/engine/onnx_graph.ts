@@ -22,12 +22,14 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { randomPggan } from "../models/pggan.ts";
  * import { buildOnnxModel, graphKey } from "./onnx_graph.ts";
  * const model = randomPggan([16, 16, 8]);
  * const spec = { trace: ["layer2"], edits: { layer2: { a: true, v: true, scale: false, mask: false } } };
  * const bytes = buildOnnxModel(model, spec); // a ModelProto for ort.InferenceSession.create(bytes)
- * console.log(bytes.length > 0, graphKey(model, spec)); // true "from=;to=output_8x8;trace=layer2;edit=layer2:av;clamp=0"
+ * assert.ok(bytes.length > 0);
+ * assert.equal(graphKey(model, spec), "from=;to=output_8x8;trace=layer2;edit=layer2:av;clamp=0");
  * ```
  * @module
  */

@@ -10,6 +10,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { randomPggan } from "../models/pggan.ts";
@@ -19,7 +20,7 @@
  * const gen = new OrtGenerator(randomPggan([16, 16, 8]), { threads: 2 });
  * const z = tf.randomNormal([2, 16]) as tf.Tensor2D;
  * const { output, traces } = await gen.run(z, { trace: ["layer2"], edits: { layer2: ablate([0, 1], 16) } });
- * console.log(output.shape, traces.layer2.shape); // [2, 8, 8, 3] [2, 4, 4, 16]
+ * assert.deepEqual([output.shape, traces.layer2.shape], [[2, 8, 8, 3], [2, 4, 4, 16]]);
  * tf.dispose([z, output, traces.layer2]);
  * await gen.dispose();
  * ```

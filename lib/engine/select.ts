@@ -5,6 +5,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/backend.ts";
  * import { randomPggan } from "../models/pggan.ts";
@@ -14,7 +15,8 @@
  * const gen = await createGenerator(randomPggan([16, 16, 8]), { threads: 2 });
  * const z = tf.randomNormal([2, 16]) as tf.Tensor2D;
  * const { output } = await gen.run(z, { clamp: true });
- * console.log(gen.engine, output.shape); // "ort" [2, 8, 8, 3]
+ * assert.deepEqual(output.shape, [2, 8, 8, 3]);
+ * // gen.engine: "ort", or "tfjs" (with a warning) where ONNX Runtime cannot run (e.g. once a test used it)
  * tf.dispose([z, output]);
  * await gen.dispose();
  * ```

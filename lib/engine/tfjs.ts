@@ -7,6 +7,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/backend.ts";
  * import { randomPggan } from "../models/pggan.ts";
@@ -17,7 +18,7 @@
  * const gen = new TfjsGenerator(randomPggan([16, 16, 8]));
  * const z = tf.randomNormal([2, 16]) as tf.Tensor2D;
  * const { output, traces } = gen.run(z, { trace: ["layer2"], edits: { layer2: ablate([0, 1], 16) } });
- * console.log(output.shape, traces.layer2.shape); // [2, 8, 8, 3] [2, 4, 4, 16]
+ * assert.deepEqual([output.shape, traces.layer2.shape], [[2, 8, 8, 3], [2, 4, 4, 16]]);
  * tf.dispose([z, output, traces.layer2]);
  * gen.dispose();
  * ```

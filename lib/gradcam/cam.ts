@@ -17,6 +17,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/backend.ts";
  * import { createClassifier, disposeClassifier } from "../models/classifier.ts";
@@ -35,7 +36,7 @@
  * const images = tf.randomUniform([2, 16, 16, 3], -1, 1) as tf.Tensor4D;
  * const model = classifierCamModel(net);
  * const { cams, logits } = computeCam(model, images, { method: meanGradient, target: 1 });
- * console.log(cams.shape, logits.shape); // [2, 16, 16] [2, 2]
+ * assert.deepEqual([cams.shape, logits.shape], [[2, 16, 16], [2, 2]]);
  * tf.dispose([images, cams, logits]);
  * disposeClassifier(net);
  * ```

@@ -4,6 +4,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/backend.ts";
  * import { createClassifier, disposeClassifier } from "../models/classifier.ts";
@@ -17,7 +18,8 @@
  * const images = tf.randomUniform([2, 16, 16, 3], -1, 1) as tf.Tensor4D;
  * // No target: each image's predicted class.
  * const { cams, logits, targets } = gradCam(classifierCamModel(net), images);
- * console.log(cams.shape, targets.length); // [2, 16, 16] 2
+ * assert.deepEqual(cams.shape, [2, 16, 16]);
+ * assert.deepEqual(targets, logits.arraySync().map(([a, b]) => (b > a ? 1 : 0))); // the larger logit's class
  * tf.dispose([images, cams, logits]);
  * disposeClassifier(net);
  * ```

@@ -9,6 +9,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/backend.ts";
  * import { camMaskAgreement, camMaskIoU, camMasks } from "./masks.ts";
@@ -16,8 +17,10 @@
  * await initBackend({ backend: "cpu" });
  * const raw = tf.tensor3d([0, 1, 2, 3], [1, 2, 2]); // [N, h, w] at feature resolution
  * const masks = camMasks(raw, { size: [4, 4], threshold: 0.5 }); // [1, 4, 4], 0/1
- * const truth = tf.tensor3d([0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1], [1, 4, 4]);
+ * assert.deepEqual(masks.arraySync(), [[[0, 0, 0, 0], [0, 0, 0, 0], [0, 1, 1, 1], [1, 1, 1, 1]]]);
+ * const truth = tf.tensor3d([0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1], [1, 4, 4]); // the bottom half
  * const iou = camMaskIoU(masks, truth); // [1]
+ * assert.deepEqual(iou.arraySync(), [7 / 8]);
  * tf.dispose([raw, masks, truth, iou]);
  *
  * // Over many images, batch by batch: the mean IoU and areas of each mask function.
@@ -25,7 +28,7 @@
  *   masks: { all: (images) => tf.ones([images.shape[0], 4, 4]) as tf.Tensor3D },
  *   truth: (images) => tf.ones([images.shape[0], 4, 4]) as tf.Tensor3D,
  * });
- * console.log(agreement.all); // { iou: 1, maskArea: 1, truthArea: 1 }
+ * assert.deepEqual(agreement.all, { iou: 1, maskArea: 1, truthArea: 1 });
  * ```
  * @module
  */

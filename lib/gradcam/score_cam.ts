@@ -12,6 +12,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/backend.ts";
  * import { createClassifier, disposeClassifier } from "../models/classifier.ts";
@@ -24,7 +25,7 @@
  * });
  * const images = tf.randomUniform([2, 16, 16, 3], -1, 1) as tf.Tensor4D;
  * const { cams, logits } = scoreCam(classifierCamModel(net), images, { batchSize: 8 });
- * console.log(cams.shape); // [2, 16, 16]
+ * assert.deepEqual(cams.shape, [2, 16, 16]);
  * tf.dispose([images, cams, logits]);
  * disposeClassifier(net);
  * ```

@@ -18,9 +18,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeElements, encodeElements } from "./dtype.ts";
  * const bytes = encodeElements("F16", new Float32Array([1, 0.5]));
- * console.log(bytes.length, decodeElements("F16", bytes)); // 4 Float32Array(2) [ 1, 0.5 ]
+ * assert.equal(bytes.length, 4); // 2 bytes an element
+ * assert.deepEqual(decodeElements("F16", bytes), Float32Array.of(1, 0.5));
  * ```
  * @module
  */

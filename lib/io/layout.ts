@@ -14,10 +14,12 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { convWeightToHWIO } from "./layout.ts";
  * // Conv2d(in=1, out=2, kernel 1×1) weight: [O, I, kH, kW] = [2, 1, 1, 1]
  * const w = { dtype: "F32" as const, shape: [2, 1, 1, 1], data: new Float32Array([5, 7]) };
- * console.log(convWeightToHWIO(w).shape); // [1, 1, 1, 2]
+ * const hwio = convWeightToHWIO(w);
+ * assert.deepEqual([hwio.shape, hwio.data], [[1, 1, 1, 2], Float32Array.of(5, 7)]);
  * ```
  * @module
  */

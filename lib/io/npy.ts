@@ -15,9 +15,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readNpy } from "./npy.ts";
  * const a = await readNpy("tests/fixtures/npy/f4.npy");
- * console.log(a.descr, a.dtype, a.shape, a.data.length); // "<f4" "F32" [5, 3] 15
+ * assert.deepEqual([a.descr, a.dtype, a.shape, a.data.length], ["<f4", "F32", [5, 3], 15]);
  * ```
  * @module
  */

@@ -13,9 +13,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readNpz } from "./npz.ts";
  * const stats = await readNpz("tests/fixtures/npy/stats_compressed.npz");
- * console.log([...stats.keys()], stats.get("sigma")!.shape); // ["mu", "sigma"] [6, 6]
+ * assert.deepEqual([...stats.keys()], ["mu", "sigma"]);
+ * assert.deepEqual(stats.get("sigma")!.shape, [6, 6]);
  * ```
  * @module
  */

@@ -12,11 +12,12 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { unpickle } from "./pickle.ts";
  * // pickle.dumps({"a": (1, 2.5)}, protocol=2)
  * const bytes = Uint8Array.from(atob("gAJ9cQBYAQAAAGFxAUsBR0AEAAAAAAAAhnECcy4="), (c) => c.charCodeAt(0));
  * const { value } = unpickle(bytes, { findGlobal: () => undefined });
- * console.log(value); // Map(1) { "a" => [ 1, 2.5 ] }
+ * assert.deepEqual(value, new Map([["a", [1, 2.5]]])); // dicts become Maps, tuples arrays
  * ```
  * @module
  */

@@ -7,13 +7,16 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import "@tensorflow/tfjs-backend-cpu";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { loadPngRaw, savePng } from "./png.ts";
  * const img = tf.tidy(() => tf.reshape(tf.linspace(-1, 1, 8 * 8 * 3), [8, 8, 3])); // values in [-1, 1]
  * await savePng("/tmp/ganatomy_example/ramp.png", img); // range "-1,1" is the default
  * img.dispose();
- * const back = await loadPngRaw("/tmp/ganatomy_example/ramp.png"); // { data, height: 8, width: 8, channels: 3 }
+ * const back = await loadPngRaw("/tmp/ganatomy_example/ramp.png"); // { data, height, width, channels }
+ * assert.deepEqual([back.height, back.width, back.channels], [8, 8, 3]);
+ * assert.deepEqual([back.data[0], back.data.at(-1)], [0, 255]); // the ends of the ramp
  * ```
  * @module
  */
@@ -177,11 +180,13 @@ export async function loadPngRaw(path: string, opts: Omit<DecodePngOptions, "nam
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { loadPng, savePng } from "./png.ts";
  * const red = { data: new Uint8Array([255, 0, 0, 255, 0, 0]), height: 1, width: 2, channels: 3 };
  * await savePng("/tmp/ganatomy_example/red.png", red);
- * const img = await loadPng("/tmp/ganatomy_example/red.png"); // [1, 2, 3]: [[[1, 0, 0], [1, 0, 0]]]
+ * const img = await loadPng("/tmp/ganatomy_example/red.png"); // [1, 2, 3] in [0, 1]
+ * assert.deepEqual(img.arraySync(), [[[1, 0, 0], [1, 0, 0]]]);
  * img.dispose();
  * ```
  */

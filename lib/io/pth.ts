@@ -17,10 +17,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readPth } from "./pth.ts";
  * const sd = await readPth("tests/fixtures/pth/model_zip.pth");
  * const w = sd.get("0.weight")!; // Conv2d(3, 4, 3) weight
- * console.log(w.dtype, w.shape); // "F32" [4, 3, 3, 3]  (OIHW, as PyTorch stores it)
+ * assert.deepEqual([w.dtype, w.shape], ["F32", [4, 3, 3, 3]]); // OIHW, as PyTorch stores it
  * ```
  * @module
  */

@@ -10,11 +10,13 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readSafetensors, writeSafetensors } from "./safetensors.ts";
  * const tensors = new Map([["w", { dtype: "F32" as const, shape: [2], data: new Float32Array([1, 2]) }]]);
  * await writeSafetensors("/tmp/ganatomy_example/w.safetensors", tensors, { metadata: { step: "10" } });
  * const file = await readSafetensors("/tmp/ganatomy_example/w.safetensors");
- * console.log(file.tensors.get("w")!.data, file.metadata); // Float32Array(2) [1, 2] { step: "10" }
+ * assert.deepEqual(file.tensors.get("w")!.data, Float32Array.of(1, 2));
+ * assert.deepEqual(file.metadata, { step: "10" });
  * ```
  * @module
  */

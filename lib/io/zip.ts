@@ -8,10 +8,12 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { openZip } from "./zip.ts";
  * const zip = openZip(await Deno.readFile("tests/fixtures/pth/model_zip.pth"), { source: "model_zip.pth" });
- * console.log([...zip.entries.keys()]); // ["model_zip/data.pkl", "model_zip/data/0", ...]
+ * assert.deepEqual([...zip.entries.keys()].slice(0, 2), ["model_zip/data.pkl", "model_zip/data/0"]); // of 27
  * const pickle = zip.read("model_zip/data.pkl"); // Uint8Array
+ * assert.deepEqual([...pickle.subarray(0, 2)], [0x80, 2]); // pickle protocol 2
  * ```
  * @module
  */

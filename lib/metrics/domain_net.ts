@@ -5,13 +5,14 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/backend.ts";
  * import { loadDomainNet } from "./domain_net.ts";
  * await initBackend({ backend: "cpu" });
  * const net = await loadDomainNet("data/models/scenes_net.safetensors");
  * const f = net.extract(tf.zeros([2, 64, 64, 3]) as tf.Tensor4D); // [2, net.dim]
- * console.log(net.name, f.shape);
+ * assert.deepEqual([net.name, net.dim, f.shape], ["scenes-net", 64, [2, 64]]);
  * f.dispose();
  * net.dispose();
  * ```

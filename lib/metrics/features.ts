@@ -14,6 +14,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/backend.ts";
  * import type { FeatureExtractor } from "../models/features.ts";
@@ -29,7 +30,8 @@
  * const images = tf.zeros([4, 8, 8, 3]) as tf.Tensor4D;
  * const { data, count } = await extractFeatures(meanColour, [images], { batch: 2 });
  * await writeFeatures("/tmp/ganatomy_example/features.safetensors", data, { dim: 3, name: meanColour.name });
- * console.log(count, (await readFeatures("/tmp/ganatomy_example/features.safetensors")).name); // 4 "mean-colour"
+ * const back = await readFeatures("/tmp/ganatomy_example/features.safetensors");
+ * assert.deepEqual([count, back.name], [4, "mean-colour"]);
  * images.dispose();
  * ```
  * @module

@@ -21,10 +21,12 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { frechetDistance } from "./fid.ts";
  * const a = { mean: new Float64Array([0, 0]), cov: new Float64Array([1, 0, 0, 1]) };
  * const b = { mean: new Float64Array([1, 0]), cov: new Float64Array([4, 0, 0, 1]) };
- * console.log(frechetDistance(a, b).value); // |μ₁−μ₂|² + tr Σ₁ + tr Σ₂ − 2 tr √(Σ₁Σ₂) = 1 + 2 + 5 − 2·(2 + 1) = 2
+ * // |μ₁−μ₂|² + tr Σ₁ + tr Σ₂ − 2 tr √(Σ₁Σ₂) = 1 + 2 + 5 − 2·(2 + 1) = 2
+ * assert.ok(Math.abs(frechetDistance(a, b).value - 2) < 1e-9);
  * ```
  * @module
  */

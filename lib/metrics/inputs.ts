@@ -29,12 +29,16 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fidOfInputs } from "./inputs.ts";
  * // pytorch-fid's --save-stats file against a .npy feature array, both unnamed: name their space.
  * const { report } = await fidOfInputs("tests/fixtures/npy/stats.npz", "tests/fixtures/npy/features_b.npy", {
  *   featuresName: "toy",
  * });
- * console.log(JSON.stringify(report)); // {"metric":"FD (toy)","fd":4.6045…,"n_a":null,"n_b":30,"features":"toy"}
+ * const { fd, ...rest } = report;
+ * // n_a: null, a statistics file has no sample count
+ * assert.deepEqual(rest, { metric: "FD (toy)", n_a: null, n_b: 30, features: "toy" });
+ * assert.ok(Math.abs(fd! - 4.6045) < 1e-4); // "fd", or "fid" with Inception features
  * // A folder of PNGs with a domain network, resized to its input size:
  * //   fidOfInputs("out/images", "real.npz", { extractor: () => loadDomainExtractor(net), resize: true })
  * ```

@@ -7,6 +7,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/backend.ts";
  * import { RunningMoments } from "../stats/moments.ts";
@@ -17,7 +18,8 @@
  * const [a, b] = [new RunningMoments(8), new RunningMoments(8)];
  * a.add(real);
  * b.add(fake);
- * console.log(frechetDistance(a, b).value, (await precisionRecall(real, fake)).precision);
+ * assert.ok(Math.abs(frechetDistance(a, b).value - 0.4439) < 1e-4);
+ * assert.equal((await precisionRecall(real, fake)).precision, 0.88);
  * tf.dispose([real, fake]);
  * ```
  * @module

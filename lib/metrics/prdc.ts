@@ -22,6 +22,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/backend.ts";
  * import { precisionRecall } from "./prdc.ts";
@@ -29,7 +30,9 @@
  * const real = tf.randomNormal([100, 16], 0, 1, "float32", 1) as tf.Tensor2D;
  * const fake = tf.randomNormal([80, 16], 0.3, 1, "float32", 2) as tf.Tensor2D;
  * const r = await precisionRecall(real, fake, { k: 3 });
- * console.log(r.precision, r.recall, r.density, r.coverage, r.realism.length); // … 80
+ * assert.deepEqual([r.precision, r.recall, r.coverage], [0.8125, 0.67, 0.87]);
+ * assert.equal(r.realism.length, 80); // one realism score per fake sample
+ * assert.ok(Math.abs(r.density - 1.3083) < 1e-4);
  * tf.dispose([real, fake]);
  * ```
  * @module

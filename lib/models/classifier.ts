@@ -22,6 +22,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/backend.ts";
  * import { createClassifier, disposeClassifier, features, forward } from "./classifier.ts";
@@ -30,8 +31,9 @@
  *   resolution: 16, channels: 1, widths: [8, 16], outputs: ["a", "b", "c"], kind: "multiclass",
  * });
  * const images = tf.zeros([2, 16, 16, 1]);
- * const logits = forward(net, images); // [2, 3]
- * const f = features(net, images); // [2, 16]
+ * const logits = forward(net, images);
+ * const f = features(net, images); // the pooled features: the last width
+ * assert.deepEqual([logits.shape, f.shape], [[2, 3], [2, 16]]);
  * tf.dispose([images, logits, f]);
  * disposeClassifier(net);
  * ```

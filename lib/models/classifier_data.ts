@@ -8,13 +8,15 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/backend.ts";
  * import { labelledData } from "./classifier_data.ts";
  * await initBackend({ backend: "cpu" });
  * const scenes = await labelledData("scenes", { split: "test" });
- * const { images, targets } = scenes.batch([0, 1]); // [2, 64, 64, 3], [2, 11] (0/1 per scene class)
- * console.log(scenes.kind, scenes.outputs.length, images.shape, targets.shape);
+ * const { images, targets } = scenes.batch([0, 1]); // targets: 0/1 per scene class
+ * assert.deepEqual([scenes.kind, scenes.outputs.length], ["multilabel", 11]);
+ * assert.deepEqual([images.shape, targets.shape], [[2, 64, 64, 3], [2, 11]]);
  * tf.dispose([images, targets]);
  * ```
  * @module

@@ -7,12 +7,17 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/backend.ts";
- * import { createDiscriminator, discriminate } from "./discriminator.ts";
+ * import { createDiscriminator, discriminate, disposeDiscriminator } from "./discriminator.ts";
  * await initBackend({ backend: "cpu" });
  * const d = createDiscriminator({ resolution: 16, channels: 3, widths: [16, 32] });
- * const logits = discriminate(d, tf.zeros([2, 16, 16, 3])); // [2, 1]
+ * const images = tf.zeros([2, 16, 16, 3]);
+ * const logits = discriminate(d, images);
+ * assert.deepEqual(logits.shape, [2, 1]); // one real/fake logit per image
+ * tf.dispose([images, logits]);
+ * disposeDiscriminator(d);
  * ```
  * @module
  */

@@ -9,6 +9,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/backend.ts";
  * import { type FeatureExtractor, toRgb } from "./features.ts";
@@ -21,8 +22,8 @@
  *   dispose() {},
  * };
  * const grey = tf.zeros([2, 8, 8, 1]) as tf.Tensor4D;
- * const features = meanColour.extract(grey); // [2, 3]
- * console.log(features.shape);
+ * const features = meanColour.extract(grey); // [2, 3]: toRgb repeats the grey channel
+ * assert.deepEqual(features.arraySync(), [[0, 0, 0], [0, 0, 0]]);
  * tf.dispose([grey, features]);
  * ```
  * @module

@@ -11,9 +11,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadGenerator } from "./load.ts";
  * const model = await loadGenerator("tests/fixtures/pggan/pggan16_zip.pth");
- * console.log(model.arch, model.resolution); // "pggan" 16
+ * assert.deepEqual([model.arch, model.resolution], ["pggan", 16]);
  * ```
  * @module
  */
@@ -106,10 +107,22 @@ export async function convertCheckpoint(input: string, output: string): Promise<
   const weights = await readGeneratorWeights(input);
   const arch = architectureOf(input, weights);
   arch.build(weights); // fails here, naming the input, if the weights do not fit the architecture
+  await writeGeneratorWeights(output, arch.normalize(weights), arch.name);
+  return loadGenerator(output);
+}
+
+/**
+ * Write unscaled HWIO weights (as {@link readGeneratorWeights} returns them) as the project's safetensors
+ * checkpoint, which every command's `--checkpoint` reads; atomic.
+ */
+export async function writeGeneratorWeights(
+  path: string,
+  weights: Record<string, Weight>,
+  arch = "pggan",
+): Promise<void> {
   const tensors: Record<string, HostTensor> = {};
-  for (const [key, w] of Object.entries(arch.normalize(weights))) {
+  for (const [key, w] of Object.entries(weights)) {
     tensors[key] = { dtype: "F32", shape: w.shape, data: w.data };
   }
-  await writeSafetensors(output, tensors, { metadata: { [LAYOUT_KEY]: "nhwc", [ARCH_KEY]: arch.name } });
-  return loadGenerator(output);
+  await writeSafetensors(path, tensors, { metadata: { [LAYOUT_KEY]: "nhwc", [ARCH_KEY]: arch } });
 }

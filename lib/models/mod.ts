@@ -6,8 +6,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { randomPggan, stageNames } from "./mod.ts";
- * console.log(stageNames(randomPggan([16, 16, 8]))); // ["layer1", …, "layer4", "output_8x8"]
+ * const names = stageNames(randomPggan([16, 16, 8]));
+ * assert.deepEqual(names, ["layer1", "layer2", "layer3", "layer4", "output_8x8"]);
  * ```
  * @module
  */

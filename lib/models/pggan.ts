@@ -13,9 +13,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PGGAN_SIZES, randomPggan } from "./pggan.ts";
  * const model = randomPggan(PGGAN_SIZES[256]); // GAN Dissection's 256x256 shape: [512, 512, 512, 512, 256, 128, 64, 32]
- * console.log(model.resolution, model.stages.at(-1)!.name); // 256 "output_256x256"
+ * assert.deepEqual([model.resolution, model.stages.at(-1)!.name], [256, "output_256x256"]);
  * ```
  * @module
  */

@@ -41,6 +41,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/backend.ts";
  * import { randomResnet18 } from "./resnet18.ts";
@@ -48,8 +49,9 @@
  * // Real weights: `await loadResnet18("resnet18-f37072fd.pth", { resize: 224 })`.
  * const net = randomResnet18({ widths: [4, 8, 16, 32], classes: 10 });
  * const images = tf.zeros([2, 64, 64, 3]) as tf.Tensor4D;
- * const map = net.featureMap(images); // [2, 2, 2, 32]
- * const logits = net.head(map); // [2, 10]
+ * const map = net.featureMap(images); // stride 32
+ * const logits = net.head(map);
+ * assert.deepEqual([map.shape, logits.shape], [[2, 2, 2, 32], [2, 10]]);
  * tf.dispose([images, map, logits]);
  * net.dispose();
  * ```

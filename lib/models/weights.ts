@@ -5,6 +5,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/backend.ts";
  * import { variablesFromWeights } from "./weights.ts";
@@ -14,10 +15,10 @@
  *   "fc.weight": { dtype: "F32" as const, shape: [2, 3], data: new Float32Array(6) },
  *   "fc.bias": { dtype: "F32" as const, shape: [3], data: new Float32Array(3) },
  * };
- * const params = variablesFromWeights("toy", shapes, weights); // variables "toy/fc.weight", "toy/fc.bias"
- * console.log(params["fc.weight"].name);
+ * const params = variablesFromWeights("toy", shapes, weights);
+ * assert.deepEqual([params["fc.weight"].name, params["fc.bias"].name], ["toy/fc.weight", "toy/fc.bias"]);
  * tf.dispose(Object.values(params));
- * // variablesFromWeights("toy", shapes, {}) throws 'toy: missing parameter "fc.weight"'
+ * assert.throws(() => variablesFromWeights("toy", shapes, {}), /^Error: toy: missing parameter "fc.weight"/);
  * ```
  * @module
  */

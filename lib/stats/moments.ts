@@ -18,17 +18,19 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RunningMoments } from "./moments.ts";
  * const a = new RunningMoments(2);
  * a.add(new Float32Array([1, 2, 3, 4])); // rows [1, 2], [3, 4]
  * const b = new RunningMoments(2);
  * b.add(new Float32Array([5, 6]));
  * a.merge(b);
- * console.log(a.count, a.mean(), a.covariance()); // 3, [3, 4], [4, 4, 4, 4]
+ * assert.equal(a.count, 3);
+ * assert.deepEqual([a.mean(), a.covariance()], [Float64Array.of(3, 4), Float64Array.of(4, 4, 4, 4)]);
  * const copy = RunningMoments.fromJSON(JSON.parse(JSON.stringify(a.toJSON())));
  * await a.save("/tmp/ganatomy_example/stats.safetensors", { metadata: { features: "toy" } });
  * const back = await RunningMoments.load("/tmp/ganatomy_example/stats.safetensors");
- * console.log(copy.count, back.count); // 3 3
+ * assert.deepEqual([copy.count, back.count, back.mean()], [3, 3, Float64Array.of(3, 4)]);
  * ```
  * @module
  */

@@ -12,6 +12,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RunningTopK } from "./topk.ts";
  * import { tally } from "./tally.ts";
  *
@@ -21,7 +22,7 @@
  *   stat.add(Float32Array.from(batch, (s) => (s * 7) % 10), batch); // score of sample s: (7s) mod 10
  *   return stat;
  * }, seeds, { batch: 4, progress: false, cache: { dir: "/tmp/ganatomy_example/tally", name: "demo", key: { v: 1 }, fromJSON: RunningTopK.fromJSON } });
- * console.log(top.result().indices[0]); // [7, 4, 1]
+ * assert.deepEqual(top.result().indices[0], [7, 4, 1]); // the samples of scores 9, 8 and 7
  * ```
  * @module
  */

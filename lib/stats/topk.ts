@@ -7,6 +7,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/backend.ts";
  * import { RunningTopK } from "./topk.ts";
@@ -17,7 +18,7 @@
  * top.add(scores, [10, 11, 12]); // image indices (e.g. latent seeds); default 0, 1, 2, …
  * scores.dispose();
  * const { values, indices } = top.result();
- * console.log(values[0], indices[0]); // [3, 2] [11, 12]
+ * assert.deepEqual([values[0], indices[0]], [[3, 2], [11, 12]]); // unit 0: its two highest, highest first
  * ```
  * @module
  */

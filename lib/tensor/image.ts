@@ -14,6 +14,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { imageToBytes, toUint8 } from "./image.ts";
  * import { initBackend } from "../backend/backend.ts";
@@ -21,8 +22,10 @@
  * await initBackend({ backend: "cpu" });
  *
  * const out = tf.tensor4d([-1.2, 0, 0.5, 1], [1, 2, 2, 1]); // a generator's (unclamped) output
- * const bytes = await imageToBytes(out); // Uint8Array [0, 128, 191, 255]
+ * const bytes = await imageToBytes(out);
+ * assert.deepEqual(bytes, Uint8Array.of(0, 128, 191, 255)); // clamped to [-1, 1], then to 0..255
  * const t = toUint8(out); // int32 tensor with the same values
+ * assert.deepEqual([t.dtype, [...t.dataSync()]], ["int32", [0, 128, 191, 255]]);
  * t.dispose();
  * out.dispose();
  * ```
@@ -87,13 +90,15 @@ export function unitToSigned(x: tf.Tensor, options: ConvertOptions = {}): tf.Ten
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { toUint8 } from "./image.ts";
  * import { initBackend } from "../backend/backend.ts";
  *
  * await initBackend({ backend: "cpu" });
  * const x = tf.tensor1d([-1, -0.5, 0, 1, 3]);
- * const b = toUint8(x); // [0, 64, 128, 255, 255]
+ * const b = toUint8(x);
+ * assert.deepEqual(b.arraySync(), [0, 64, 128, 255, 255]);
  * tf.dispose([x, b]);
  * ```
  */
@@ -158,13 +163,15 @@ export function fromBytes(bytes: Uint8Array, shape: readonly number[]): tf.Tenso
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { imageToBytes } from "./image.ts";
  * import { initBackend } from "../backend/backend.ts";
  *
  * await initBackend({ backend: "cpu" });
  * const x = tf.zeros([2, 2, 3]);
- * const bytes = await imageToBytes(x, { range: "0,1" }); // 12 zeros
+ * const bytes = await imageToBytes(x, { range: "0,1" });
+ * assert.deepEqual(bytes, new Uint8Array(12)); // 12 zeros
  * x.dispose();
  * ```
  */

@@ -19,11 +19,14 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { symmetricEigen, traceSqrtProduct } from "./linalg.ts";
  * const a = { rows: 2, cols: 2, data: new Float64Array([2, 1, 1, 2]) }; // [[2, 1], [1, 2]]
  * const { values, vectors } = symmetricEigen(a, { vectors: true }); // values [1, 3]; eigenvectors as rows
  * const t = traceSqrtProduct(a, a); // tr √(A²) = tr A = 4
- * console.log(values, vectors!.length, t.value);
+ * const close = (x: number, y: number) => Math.abs(x - y) < 1e-12;
+ * assert.ok(close(values[0], 1) && close(values[1], 3) && close(t.value, 4));
+ * assert.equal(vectors!.length, 4); // 2 eigenvectors of 2, row-major
  * ```
  * @module
  */
@@ -68,10 +71,11 @@ export interface MultiplyOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { multiplyABt } from "./linalg.ts";
  * const a = { rows: 2, cols: 2, data: new Float64Array([1, 2, 3, 4]) }; // [[1, 2], [3, 4]]
  * const c = multiplyABt(a, a); // A Aᵀ = [[5, 11], [11, 25]]
- * console.log(c.data);
+ * assert.deepEqual(c.data, Float64Array.of(5, 11, 11, 25));
  * ```
  */
 export function multiplyABt(a: Matrix, b: Matrix, options: MultiplyOptions = {}): Matrix {
@@ -321,9 +325,11 @@ export interface SymmetricEigenResult {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { symmetricEigen } from "./linalg.ts";
  * const { values } = symmetricEigen({ rows: 2, cols: 2, data: new Float64Array([4, 1, 1, 3]) });
- * console.log(values); // Float64Array [2.38…, 4.61…]
+ * // (7 ∓ √5) / 2, ascending
+ * assert.ok(Math.abs(values[0] - 2.381966) < 1e-6 && Math.abs(values[1] - 4.618034) < 1e-6);
  * ```
  */
 export function symmetricEigen(a: Matrix, options: SymmetricEigenOptions = {}): SymmetricEigenResult {

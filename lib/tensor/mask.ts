@@ -11,6 +11,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { channelIoU } from "./mask.ts";
  * import { initBackend } from "../backend/backend.ts";
@@ -19,7 +20,8 @@
  *
  * const units = tf.cast(tf.greater(tf.randomUniform([2, 8, 8, 4]), 0.9), "float32"); // [N, H, W, U]
  * const concepts = tf.cast(tf.greater(tf.randomUniform([2, 8, 8, 3]), 0.5), "float32"); // [N, H, W, K]
- * const iou = channelIoU(units, concepts); // [4, 3]: IoU of unit u and concept k over the batch
+ * const iou = channelIoU(units, concepts); // IoU of unit u and concept k over the batch
+ * assert.deepEqual(iou.shape, [4, 3]);
  * tf.dispose([units, concepts, iou]);
  * ```
  * @module
@@ -86,6 +88,7 @@ export function imageIntersectionUnion(a: tf.Tensor, b: tf.Tensor): Intersection
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { imageIoU } from "./mask.ts";
  * import { initBackend } from "../backend/backend.ts";
@@ -93,7 +96,8 @@ export function imageIntersectionUnion(a: tf.Tensor, b: tf.Tensor): Intersection
  * await initBackend({ backend: "cpu" });
  * const a = tf.tensor3d([1, 1, 0, 0, 0, 0, 0, 0], [2, 2, 2]);
  * const b = tf.tensor3d([1, 0, 0, 0, 0, 0, 0, 0], [2, 2, 2]);
- * const iou = imageIoU(a, b); // [0.5, 0] (the second pair is empty)
+ * const iou = imageIoU(a, b);
+ * assert.deepEqual(iou.arraySync(), [0.5, 0]); // the second pair is empty
  * tf.dispose([a, b, iou]);
  * ```
  */

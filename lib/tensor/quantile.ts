@@ -10,6 +10,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { quantiles, thresholdByChannel } from "./quantile.ts";
  * import { initBackend } from "../backend/backend.ts";
@@ -17,8 +18,9 @@
  * await initBackend({ backend: "cpu" });
  *
  * const acts = tf.randomNormal([4, 8, 8, 16]); // [N, H, W, C]
- * const levels = quantiles(acts, 0.99); // [16]
- * const masks = thresholdByChannel(acts, levels); // [4, 8, 8, 16] of 0/1: about 1% ones per channel
+ * const levels = quantiles(acts, 0.99); // one level per channel
+ * const masks = thresholdByChannel(acts, levels); // 0/1: about 1% ones per channel
+ * assert.deepEqual([levels.shape, masks.shape], [[16], [4, 8, 8, 16]]);
  * tf.dispose([acts, levels, masks]);
  * ```
  * @module
@@ -65,14 +67,16 @@ function checkQ(q: number): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { quantiles } from "./quantile.ts";
  * import { initBackend } from "../backend/backend.ts";
  *
  * await initBackend({ backend: "cpu" });
  * const x = tf.tensor2d([1, 10, 2, 20, 3, 30, 4, 40], [4, 2]); // [M=4, C=2]
- * const med = quantiles(x, 0.5); // [2.5, 25]
- * const qs = quantiles(x, [0, 1]); // [[1, 10], [4, 40]]
+ * const med = quantiles(x, 0.5);
+ * const qs = quantiles(x, [0, 1]);
+ * assert.deepEqual([med.arraySync(), qs.arraySync()], [[2.5, 25], [[1, 10], [4, 40]]]);
  * tf.dispose([x, med, qs]);
  * ```
  */

@@ -13,12 +13,14 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { latents, Rng } from "./rng.ts";
  * import { initBackend } from "../backend/backend.ts";
  *
  * await initBackend({ backend: "cpu" });
  *
- * const z = latents([0, 1, 2, 3], 512); // [4, 512] float32, the same on cpu, wasm and tensorflow
+ * const z = latents([0, 1, 2, 3], 512); // the same on cpu, wasm and tensorflow
+ * assert.deepEqual([z.shape, z.dtype], [[4, 512], "float32"]);
  * z.dispose();
  * const rng = new Rng(42);
  * const order = rng.shuffle([0, 1, 2, 3, 4]); // a seeded permutation, in place
@@ -55,12 +57,13 @@ function checkSeed(seed: number): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Rng } from "./rng.ts";
  * const rng = new Rng(7);
  * rng.uniform(); // in [0, 1)
  * rng.int(10); // in 0..9
  * rng.int(5, 8); // in 5..7
- * rng.permutation(4); // e.g. [2, 0, 3, 1]
+ * assert.deepEqual(rng.permutation(4), [1, 2, 0, 3]); // the same in every run
  * ```
  */
 export class Rng {
@@ -172,11 +175,13 @@ export class Rng {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { latents } from "./rng.ts";
  * import { initBackend } from "../backend/backend.ts";
  *
  * await initBackend({ backend: "cpu" });
- * const z = latents(Array.from({ length: 16 }, (_, i) => i), 128); // [16, 128]
+ * const z = latents(Array.from({ length: 16 }, (_, i) => i), 128);
+ * assert.deepEqual(z.shape, [16, 128]);
  * z.dispose();
  * ```
  */

@@ -7,12 +7,14 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { assertImageBatch } from "./shape.ts";
  *
  * // Tensors or bare shapes: x.shape is [2, 8, 8, 3].
  * const { n, h, w, c } = assertImageBatch([2, 8, 8, 3], "images", { channels: 3 });
- * console.log(n, h, w, c); // 2 8 8 3
- * // assertImageBatch([3, 4], "images") throws "images: Expected [N,H,W,C], got [3,4]"
+ * assert.deepEqual([n, h, w, c], [2, 8, 8, 3]);
+ * const message = "images: Expected [N,H,W,C], got [3,4]";
+ * assert.throws(() => assertImageBatch([3, 4], "images"), { message });
  * ```
  * @module
  */
@@ -57,8 +59,10 @@ export interface AssertShapeOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { assertShape } from "./shape.ts";
- * const { N } = assertShape([2, 4, 4, 512], ["N", 4, 4, 512], { name: "features" }); // N = 2
+ * const { N } = assertShape([2, 4, 4, 512], ["N", 4, 4, 512], { name: "features" });
+ * assert.equal(N, 2);
  * ```
  */
 export function assertShape(
@@ -140,8 +144,10 @@ export interface ImageBatchSize {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { assertImageBatch } from "./shape.ts";
- * const { h, w } = assertImageBatch([1, 16, 16, 3], "images", { channels: 3 }); // 16 16
+ * const { h, w } = assertImageBatch([1, 16, 16, 3], "images", { channels: 3 });
+ * assert.deepEqual([h, w], [16, 16]);
  * ```
  */
 export function assertImageBatch(

@@ -19,6 +19,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { resizeBilinear, upsampleNearest } from "./upsample.ts";
  * import { initBackend } from "../backend/backend.ts";
@@ -26,8 +27,10 @@
  * await initBackend({ backend: "cpu" });
  *
  * const x = tf.tensor4d([0, 1, 2, 3], [1, 2, 2, 1]);
- * const y = resizeBilinear(x, [3, 3], { alignCorners: true }); // [[0, .5, 1], [1, 1.5, 2], [2, 2.5, 3]]
- * const z = upsampleNearest(x); // [1, 4, 4, 1]
+ * const y = resizeBilinear(x, [3, 3], { alignCorners: true });
+ * assert.deepEqual([...y.dataSync()], [0, 0.5, 1, 1, 1.5, 2, 2, 2.5, 3]); // 3 rows of 3
+ * const z = upsampleNearest(x);
+ * assert.deepEqual(z.shape, [1, 4, 4, 1]);
  * tf.dispose([x, y, z]);
  * ```
  * @module
@@ -51,8 +54,10 @@ export interface BilinearOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { interpolationMatrix } from "./upsample.ts";
- * interpolationMatrix(2, 4); // rows [1, 0], [.75, .25], [.25, .75], [0, 1]
+ * // rows [1, 0], [.75, .25], [.25, .75], [0, 1]
+ * assert.deepEqual(interpolationMatrix(2, 4), Float32Array.of(1, 0, 0.75, 0.25, 0.25, 0.75, 0, 1));
  * ```
  */
 export function interpolationMatrix(
@@ -100,13 +105,15 @@ function checkSize(v: number, name: string): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { resizeBilinear } from "./upsample.ts";
  * import { initBackend } from "../backend/backend.ts";
  *
  * await initBackend({ backend: "cpu" });
  * const acts = tf.randomUniform([2, 4, 4, 8]);
- * const up = resizeBilinear(acts, 64); // [2, 64, 64, 8], half-pixel convention
+ * const up = resizeBilinear(acts, 64); // half-pixel convention
+ * assert.deepEqual(up.shape, [2, 64, 64, 8]);
  * tf.dispose([acts, up]);
  * ```
  */
@@ -154,13 +161,15 @@ export interface NearestOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { upsampleNearest } from "./upsample.ts";
  * import { initBackend } from "../backend/backend.ts";
  *
  * await initBackend({ backend: "cpu" });
  * const x = tf.tensor4d([1, 2, 3, 4], [1, 2, 2, 1]);
- * const y = upsampleNearest(x); // rows [1,1,2,2], [1,1,2,2], [3,3,4,4], [3,3,4,4]
+ * const y = upsampleNearest(x);
+ * assert.deepEqual([...y.dataSync()], [1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4]); // 2x2 blocks
  * tf.dispose([x, y]);
  * ```
  */

@@ -4,9 +4,12 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { averagedSeries } from "./curves.ts";
  * const rows = Array.from({ length: 1000 }, (_, step) => ({ step, loss: 1 / (1 + step) }));
- * const { x, y } = averagedSeries(rows, "loss", 100); // 100 points, x = steps done
+ * const { x, y } = averagedSeries(rows, "loss", 100); // x = steps done
+ * // 100 points, each the mean of 10 rows
+ * assert.deepEqual([x.length, y.length, x[0], x.at(-1)], [100, 100, 10, 1000]);
  * ```
  * @module
  */

@@ -3,9 +3,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { stepRng } from "./mod.ts";
  * const rng = stepRng(0, 42); // the same stream for step 42 of seed 0, in every run
- * console.log(rng.int(10));
+ * assert.equal(rng.int(10), 6);
  * ```
  * @module
  */

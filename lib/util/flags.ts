@@ -49,9 +49,29 @@ export const DEVICE: Flag<string> = {
   choices: ["cpu", "cuda"],
 };
 
+/** A whole-number flag of at least `min` (default 1), at most `max` when given. */
+export function intFlag(n: number, help: string, min = 1, max?: number): Flag<number> {
+  return { default: n, help, integer: true, min, ...(max === undefined ? {} : { max }) };
+}
+
+/** A string flag that takes one of `choices`; `value` is the default. */
+export function choiceFlag(value: string, help: string, choices: string[]): Flag<string> {
+  return { default: value, help, choices };
+}
+
+/** A number flag in `[min, max]`. */
+export function numFlag(value: number, help: string, min: number, max?: number): Flag<number> {
+  return { default: value, help, min, ...(max === undefined ? {} : { max }) };
+}
+
+/** A flag naming a file (or folder) that must exist; empty (none) unless `value` is given. */
+export function fileFlag(help: string, value = "", meta = "<file>"): Flag<string> {
+  return { default: value, help, exists: true, meta };
+}
+
 /** Images per forward pass. */
 export function batchFlag(n: number): Flag<number> {
-  return { default: n, help: "images per forward pass", integer: true, min: 1, max: 4096 };
+  return intFlag(n, "images per forward pass", 1, 4096);
 }
 
 /** Render plotly figures to PNG as well as HTML (needs Chromium). */

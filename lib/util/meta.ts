@@ -3,8 +3,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { gitRevision } from "./meta.ts";
- * console.log(gitRevision()); // e.g. "3f2c1ab" or "unknown"
+ * // e.g. "3f2c1ab6248d", "3f2c1ab6248d-dirty" (uncommitted changes) or "unknown"
+ * assert.match(gitRevision(), /^([0-9a-f]{12,}(-dirty)?|unknown)$/);
  * ```
  * @module
  */

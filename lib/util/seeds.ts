@@ -3,8 +3,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseSeeds } from "./seeds.ts";
- * console.log(parseSeeds("0-3,10")); // [0, 1, 2, 3, 10]
+ * assert.deepEqual(parseSeeds("0-3,10"), [0, 1, 2, 3, 10]);
  * ```
  * @module
  */

@@ -7,9 +7,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { colormap, colorAt } from "./colormap.ts";
- * const lut = colormap("viridis"); // Uint8Array(768)
- * const [r, g, b] = colorAt("jet", 1); // [128, 0, 0]
+ * const lut = colormap("viridis"); // 256 RGB triples
+ * assert.equal(lut.length, 768);
+ * assert.deepEqual(colorAt("jet", 1), [128, 0, 0]); // jet ends in dark red
  * ```
  * @module
  */
