@@ -32,6 +32,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { concatFloat32 } from "../tensor/host.ts";
 import { type Classifier, featureMap } from "../models/classifier.ts";
 import { readParamFile, saveParamFile } from "../models/param_file.ts";
 import { Rng } from "../tensor/rng.ts";
@@ -94,13 +95,7 @@ export async function pooledFeatures(
     parts.push((await pooled.data()) as Float32Array);
     pooled.dispose();
   }
-  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
+  return concatFloat32(parts);
 }
 
 function checkLabelled(data: LabelledFeatures, what: string): number {

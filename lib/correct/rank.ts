@@ -6,7 +6,7 @@
  * | name          | file                 | needs                 | score of unit u                                        |
  * |---------------|----------------------|-----------------------|--------------------------------------------------------|
  * | `ds1`, `ds2`  | `rank_ds.ts`         | masks                 | defective score, formula (1) / (2) (Tousi et al.)      |
- * | `rarity`      | `rank_rarity.ts`     | —                     | firing rate on artifact seeds over that on normal ones |
+ * | `rarity`      | `rank_rarity.ts`     | normal (≥ 2 seeds)    | firing rate on artifact seeds over that on normal ones |
  * | `ablation`    | `rank_ablation.ts`   | classifier            | drop of p(artifact) when u alone is ablated            |
  * | `random`      | `rank_random.ts`     | —                     | uniform, seeded                                        |
  *
@@ -47,20 +47,32 @@ export interface RankInputs {
   perUnitSeeds?: number;
 }
 
+/** An input a ranker may need. */
+export type Need = "masks" | "classifier" | "normal";
+
+/** The needs of `ranker` that `inputs` do not meet. */
+export function unmetNeeds(ranker: Ranker, inputs: RankInputs): Need[] {
+  return ranker.needs.filter((need) => need === "normal" ? inputs.normal.length < 2 : !inputs[need]);
+}
+
 /** An identification method. */
 export interface Ranker {
   name: string;
   /** The row label in tables. */
   label: string;
-  needs: readonly ("masks" | "classifier")[];
+  /** What it reads besides the generator and the artifact seeds; `normal`: at least two normal seeds. */
+  needs: readonly Need[];
   /** One score per unit of `inputs.layer`; higher = more likely a cause. */
   scores(inputs: RankInputs): Promise<Float64Array>;
 }
 
 /** Throws naming the ranker and what it lacks. */
 export function checkInputs(ranker: Ranker, inputs: RankInputs): void {
-  for (const need of ranker.needs) {
-    if (!inputs[need]) throw new Error(`ranker ${ranker.name}: needs ${need}`);
+  for (const need of unmetNeeds(ranker, inputs)) {
+    const what = need === "normal"
+      ? `no normal seeds (needs at least 2, got ${inputs.normal.length})`
+      : `needs ${need}`;
+    throw new Error(`ranker ${ranker.name}: ${what}`);
   }
   if (inputs.artifact.length === 0) throw new Error(`ranker ${ranker.name}: no artifact seeds`);
 }

@@ -17,12 +17,11 @@ import { checkInputs, type Ranker, type RankInputs } from "./rank.ts";
 export const RARITY: Ranker = {
   name: "rarity",
   label: "Activation rarity",
-  needs: [],
+  needs: ["normal"],
   async scores(inputs: RankInputs) {
     checkInputs(RARITY, inputs);
     const { gen, layer, artifact, normal, batch = 32 } = inputs;
     const tau = inputs.tau ?? 0.01;
-    if (normal.length === 0) throw new Error("ranker rarity: no normal seeds");
     const thresholds = await unitThresholds(gen, layer, { seeds: normal, tau, batch, progress: false });
     const t = tf.tensor1d(thresholds);
     let counts: Float64Array | undefined;

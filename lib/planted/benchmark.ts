@@ -18,7 +18,7 @@
 import type { ArtifactMaskFn } from "../correct/defective_score.ts";
 import type { LabelSet } from "../correct/labels.ts";
 import { seedsWith } from "../correct/labels.ts";
-import type { ArtifactProbability, Ranker, RankInputs } from "../correct/rank.ts";
+import { type ArtifactProbability, type Ranker, type RankInputs, unmetNeeds } from "../correct/rank.ts";
 import { DS1, DS2 } from "../correct/rank_ds.ts";
 import { RANDOM } from "../correct/rank_random.ts";
 import { ablate } from "../engine/edits.ts";
@@ -160,6 +160,12 @@ export async function benchmarkPlanting(
     return repaired.get(key)!;
   };
   const methods: Record<string, MethodResult> = {};
+  const result = (): ConfigResult => ({
+    planting,
+    labels: counts,
+    heldout: heldoutSummary(heldout, options.normalShare),
+    methods,
+  });
   const score = async (name: string, label: string, scores: ArrayLike<number>) => {
     const ranked = ranking(scores);
     const { restoration, damage } = await repair(ranked);
@@ -178,7 +184,7 @@ export async function benchmarkPlanting(
     log(
       `control: the oracle calls ${artifact.length} of ${options.fitSeeds.length} clean generations artifact`,
     );
-    return { planting, labels: counts, heldout: heldoutSummary(heldout, options.normalShare), methods };
+    return result();
   }
   await score(
     "culprits",
@@ -187,7 +193,7 @@ export async function benchmarkPlanting(
   );
   if (artifact.length === 0) {
     log(`  no artifact seeds among ${options.fitSeeds.length}: only the reference is scored`);
-    return { planting, labels: counts, heldout: heldoutSummary(heldout, options.normalShare), methods };
+    return result();
   }
   const inputs: RankInputs = {
     gen: planted,
@@ -205,23 +211,17 @@ export async function benchmarkPlanting(
   const detector = options.detector && artifact.length >= 8 ? await options.detector(labels) : undefined;
   if (detector?.accuracy !== undefined) counts.classifier_accuracy = detector.accuracy;
   for (const ranker of options.rankers) {
-    const needs = ranker.needs.every((n) => detector && detector[n === "masks" ? "masks" : "classifier"]);
-    if (!needs) {
-      log(`  ${ranker.name}: skipped (needs ${ranker.needs.join(", ")})`);
+    const given = { ...inputs, masks: detector?.masks, classifier: detector?.classifier };
+    const unmet = unmetNeeds(ranker, given);
+    if (unmet.length) {
+      log(`  ${ranker.name}: skipped (lacks ${unmet.join(", ")}; ${normal.length} normal seeds)`);
       continue;
     }
-    if (ranker.name === "rarity" && normal.length < 2) {
-      log(`  rarity: skipped (${normal.length} normal seeds: the fault touches nearly every generation)`);
-      continue;
-    }
-    const s = await ranker.scores({ ...inputs, masks: detector?.masks, classifier: detector?.classifier });
-    await score(ranker.name, ranker.label, s);
+    await score(ranker.name, ranker.label, await ranker.scores(given));
   }
   // Random: many draws; the row holds the mean restoration, its s.d. and the first draw's interval.
+  if (randomDraws === 0) return result();
   const draws: MethodResult[] = [];
-  if (randomDraws === 0) {
-    return { planting, labels: counts, heldout: heldoutSummary(heldout, options.normalShare), methods };
-  }
   for (let d = 0; d < randomDraws; d++) {
     await score("random", "Random", await RANDOM.scores({ ...inputs, seed: d }));
     draws.push(methods.random);
@@ -238,7 +238,7 @@ export async function benchmarkPlanting(
       ap_sd: sd(draws.map((m) => m.ap)),
     },
   };
-  return { planting, labels: counts, heldout: heldoutSummary(heldout, options.normalShare), methods };
+  return result();
 }
 
 /**

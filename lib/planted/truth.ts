@@ -23,6 +23,7 @@ import type { GeneratorRunner } from "../engine/select.ts";
 import type { ArtifactMaskFn } from "../correct/defective_score.ts";
 import type { LabelSet } from "../correct/labels.ts";
 import { generateImages } from "../correct/domain.ts";
+import { concatFloat32 } from "../tensor/host.ts";
 
 /** A generator with optional edits: one side of a comparison. */
 export interface EditedGenerator {
@@ -42,28 +43,15 @@ export interface DamageRecord {
   share: Float64Array;
 }
 
-/** Per-seed mean |a − b| and share of pixels above `threshold`, in batches (default 32). */
+/** Per-seed mean |a − b| and share of pixels above `threshold` ({@link setDistance} of two {@link imageSet}s). */
 export async function imageDistance(
   a: EditedGenerator,
   b: EditedGenerator,
   seeds: readonly number[],
   options: { batch?: number; threshold?: number } = {},
 ): Promise<DamageRecord> {
-  const { batch = 32, threshold = TRUTH_THRESHOLD } = options;
-  const damage = new Float64Array(seeds.length), share = new Float64Array(seeds.length);
-  for (let i = 0; i < seeds.length; i += batch) {
-    const part = seeds.slice(i, i + batch);
-    const x = await generateImages(a.gen, part, { edits: a.edits });
-    const y = await generateImages(b.gen, part, { edits: b.edits });
-    const [d, s] = tf.tidy(() => {
-      const map = tf.mean(tf.abs(tf.sub(x, y)), 3);
-      return [tf.mean(map, [1, 2]), tf.mean(tf.cast(tf.greater(map, threshold), "float32"), [1, 2])];
-    });
-    damage.set(await d.data(), i);
-    share.set(await s.data(), i);
-    tf.dispose([x, y, d, s]);
-  }
-  return { seeds: [...seeds], damage, share };
+  const { batch, threshold = TRUTH_THRESHOLD } = options;
+  return setDistance(await imageSet(a, seeds, { batch }), await imageSet(b, seeds, { batch }), threshold);
 }
 
 /** Generated images of fixed seeds kept on the host, to compare many corrections against. */
@@ -89,13 +77,7 @@ export async function imageSet(
     parts.push(await x.data() as Float32Array);
     x.dispose();
   }
-  const data = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    data.set(p, at);
-    at += p.length;
-  }
-  return { seeds: [...seeds], data, shape };
+  return { seeds: [...seeds], data: concatFloat32(parts), shape };
 }
 
 /** Per-image mean |a − b| and share of pixels whose channel-mean |a − b| is above `threshold`. */

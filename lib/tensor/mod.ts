@@ -21,3 +21,4 @@ export * from "./mask.ts";
 export * from "./rng.ts";
 export * from "./variable.ts";
 export * from "./linalg.ts";
+export * from "./host.ts";
